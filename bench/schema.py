@@ -1,0 +1,62 @@
+"""The written schema of one trial's MLflow run: what the harness logs, what reports read.
+
+Bump ``SCHEMA_VERSION`` whenever a name below changes meaning.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = "1"
+
+# params: these keys, plus every hyperparameter actually used, prefixed "hp."
+PARAM_DETECTOR = "detector"
+PARAM_DATASET = "dataset"
+PARAM_NORMAL_CLASS = "normal_class"
+PARAM_SEED = "seed"
+HPARAM_PREFIX = "hp."
+
+# tags
+TAG_TRIAL_HASH = "bench.trial_hash"
+TAG_FAMILY = "bench.family"  # ff | bp | pyod | test
+TAG_TWIN = "bench.twin"  # name of the twin detector, "" when none
+TAG_OBJECTIVE = "bench.objective"
+TAG_ARCH = "bench.arch"
+TAG_VERSION = "bench.version"  # package version
+TAG_SCHEMA = "bench.schema"
+TAG_GIT_COMMIT = "bench.git_commit"
+TAG_DEVICE = "bench.device"  # cpu | cuda:0 ...
+TAG_MEMORY_METER = "bench.memory_meter"  # e.g. "memray-peak-heap" or "cuda-max-allocated"
+TAG_SUITE = "bench.suite"
+TAG_HOST = "bench.host"
+TAG_CPU = "bench.cpu"
+TAG_DATA_PROTOCOL = "bench.data.protocol"
+TAG_DATA_SHA256 = "bench.data.sha256"
+TAG_DATA_SOURCE = "bench.data.source"
+TAG_DATA_PREPROCESSING = "bench.data.preprocessing"
+TAG_ERROR = "bench.error"  # one-line error of a FAILED run
+TAG_VERSION_PREFIX = "version."  # version.torch, version.pyod, version.mlflow, ...
+TAG_SUMMARY = "bench.summary"  # "true" on the report's summary run
+
+# metrics
+METRIC_AUROC = "auroc"
+METRIC_AUPRC = "auprc"
+METRIC_FIT_SECONDS = "fit_seconds"
+METRIC_SCORE_SECONDS = "score_seconds"
+METRIC_PEAK_TRAIN_MEM = "peak_train_mem_bytes"
+METRIC_PEAK_RSS = "peak_rss_bytes"
+METRIC_PEAK_GPU_MEM = "peak_gpu_mem_bytes"
+METRIC_N_PARAMS = "n_params"
+METRIC_N_TRAIN = "n_train"
+METRIC_N_TEST = "n_test"
+METRIC_ANOMALY_RATIO = "anomaly_ratio"
+METRIC_DEPTH = "depth"  # MLP hidden layers (memory study)
+METRIC_WIDTH = "width"
+METRIC_STEP_SECONDS = "step_seconds"  # fit seconds / optimizer steps
+
+# artifacts
+ARTIFACT_SCORES = "scores.csv"  # columns: index, label, score (label 1 = anomaly)
+ARTIFACT_TRACEBACK = "traceback.txt"  # FAILED runs
+
+
+def run_name(detector: str, dataset: str, normal_class: object, seed: int) -> str:
+    """``<detector>/<dataset>/<normal class>/s<seed>``."""
+    return f"{detector}/{dataset}/{normal_class}/s{seed}"
