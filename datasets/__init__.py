@@ -1,0 +1,16 @@
+"""Standard one-class splits with verified data: ``load_split(name, normal_class, seed)``."""
+
+from datasets.errors import DatasetError
+from datasets.registry import ADBENCH_PINNED, DATASETS, DatasetSpec, default_data_dir, load_split
+from datasets.split import Provenance, Split
+
+__all__ = [
+    "ADBENCH_PINNED",
+    "DATASETS",
+    "DatasetError",
+    "DatasetSpec",
+    "Provenance",
+    "Split",
+    "default_data_dir",
+    "load_split",
+]

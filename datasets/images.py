@@ -1,0 +1,132 @@
+"""Image one-vs-rest (Ruff et al., Deep SVDD, ICML 2018) through torchvision's dataset classes."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision import datasets as tvd
+
+from datasets import download
+from datasets.errors import DatasetError
+from datasets.preprocessing import global_contrast_normalise, min_max
+from datasets.split import Provenance, Split
+
+_MNIST_FILES = tuple(
+    f"{part}-{kind}-ubyte" for part in ("train", "t10k") for kind in ("images-idx3", "labels-idx1")
+)
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """A torchvision dataset class (MNIST-like or CIFAR-like) behind a registry name."""
+
+    name: str
+    dataset_cls: type[tvd.VisionDataset]
+
+    def urls(self) -> list[str]:
+        """The URLs torchvision downloads from."""
+        cls = self.dataset_cls
+        if issubclass(cls, tvd.MNIST):
+            return [m + f for f, _ in cls.resources for m in cls.mirrors]
+        return [cls.url]
+
+    def files(self, data_dir: Path) -> list[Path]:
+        """The files torchvision reads under ``data_dir`` (its own layout)."""
+        cls = self.dataset_cls
+        if issubclass(cls, tvd.MNIST):
+            return [data_dir / cls.__name__ / "raw" / f for f in _MNIST_FILES]
+        names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+        return [data_dir / cls.base_folder / f for f in names]
+
+
+MNIST = ImageSource("mnist", tvd.MNIST)
+FASHION_MNIST = ImageSource("fashion-mnist", tvd.FashionMNIST)
+CIFAR10 = ImageSource("cifar10", tvd.CIFAR10)
+
+
+@contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    """torchvision opens URLs without a timeout; bound every connect and read by ``seconds``."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _as_nchw(dataset: tvd.VisionDataset) -> tuple[np.ndarray, np.ndarray]:
+    data = (
+        dataset.data.numpy() if isinstance(dataset.data, torch.Tensor) else np.asarray(dataset.data)
+    )
+    data = data[:, None] if data.ndim == 3 else data.transpose(0, 3, 1, 2)
+    targets = np.asarray(dataset.targets, dtype=np.int64)
+    return np.ascontiguousarray(data), targets
+
+
+@lru_cache(maxsize=2)
+def _raw_images(
+    source: ImageSource, data_dir: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, str]]:
+    """uint8 (N, C, H, W) train/test images and labels plus file hashes, read once per process."""
+    try:
+        with _socket_timeout(download.TIMEOUT_S):
+            train = source.dataset_cls(root=data_dir, train=True, download=True)
+            test = source.dataset_cls(root=data_dir, train=False, download=True)
+    except (RuntimeError, OSError) as err:
+        expected = "\n  ".join(str(p) for p in source.files(data_dir))
+        raise DatasetError(
+            f"{source.name}: not found in the data directory {data_dir} and could not be "
+            f"downloaded ({type(err).__name__}: {err}). Tried: {', '.join(source.urls())}. "
+            "To place it by hand, download those files elsewhere and unpack them so that these "
+            f"files exist:\n  {expected}\n(set BENCH_DATA_DIR to use another data directory)."
+        ) from None
+    hashes = {
+        p.relative_to(data_dir).as_posix(): download.sha256_file(p) for p in source.files(data_dir)
+    }
+    arrays = (*_as_nchw(train), *_as_nchw(test))
+    for a in arrays:
+        a.flags.writeable = False
+    return (*arrays, hashes)
+
+
+def load_image_split(source: ImageSource, data_dir: Path, normal_class: int, seed: int) -> Split:
+    """Deep SVDD one-vs-rest split; torchvision downloads the data into ``data_dir`` if absent.
+
+    Train: the training images of ``normal_class``. Test: the whole test set, label 1 for every
+    other class. Each image is L1 global-contrast-normalised, then min-max scaled with the scalar
+    min and max of the normalised training normals. ``seed`` does not change this split.
+    """
+    train_x, train_y, test_x, test_y, hashes = _raw_images(source, Path(data_dir))
+    train_idx = np.flatnonzero(train_y == normal_class)
+    test_idx = np.arange(len(test_y))
+    (X_train, X_test), lo, hi = min_max(
+        global_contrast_normalise(train_x[train_idx]), global_contrast_normalise(test_x)
+    )
+    return Split(
+        dataset=source.name,
+        normal_class=normal_class,
+        seed=seed,
+        X_train=X_train,
+        X_test=X_test,
+        y_test=(test_y != normal_class).astype(np.int64),
+        train_idx=train_idx,
+        test_idx=test_idx,
+        feature_shape=tuple(train_x.shape[1:]),
+        provenance=Provenance(
+            protocol="deep-svdd-one-vs-rest",
+            source=f"torchvision.datasets.{source.dataset_cls.__name__} "
+            f"({', '.join(source.urls())})",
+            sha256=hashes,
+            preprocessing="per-sample L1 global contrast normalisation, then min-max scaling "
+            f"with min={lo:.6g}, max={hi:.6g} of the normalised training normals (test values "
+            "may leave [0, 1]); float32 (N, C, H, W)",
+        ),
+    )

@@ -1,0 +1,45 @@
+"""Scalers whose statistics come from the normal training data only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Z-score every array with the per-feature mean/std of ``train``, as float32.
+
+    A feature that is constant in ``train`` is centred but not scaled (std taken as 1).
+    """
+    train = np.asarray(train, dtype=np.float64)
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std[std == 0] = 1.0
+    return [
+        ((np.asarray(a, dtype=np.float64) - mean) / std).astype(np.float32)
+        for a in (train, *others)
+    ]
+
+
+def global_contrast_normalise(images: np.ndarray) -> np.ndarray:
+    """Per-sample L1 global contrast normalisation: ``(x - mean(x)) / mean(|x - mean(x)|)``.
+
+    ``images`` has shape ``(N, ...)``; a constant image (zero contrast) is only centred.
+    """
+    x = images.reshape(len(images), -1).astype(np.float32)
+    x -= x.mean(axis=1, keepdims=True)
+    scale = np.abs(x).mean(axis=1, keepdims=True)
+    scale[scale == 0] = 1.0
+    x /= scale
+    return x.reshape(images.shape)
+
+
+def min_max(train: np.ndarray, *others: np.ndarray) -> tuple[list[np.ndarray], float, float]:
+    """Scale every array by ``(x - min) / (max - min)`` with the scalar min/max of ``train``.
+
+    Returns the scaled arrays and the (min, max) used. ``train`` lands in [0, 1]; other
+    arrays may fall outside it.
+    """
+    lo, hi = float(train.min()), float(train.max())
+    span = hi - lo if hi > lo else 1.0
+    scaled = [((a - lo) / span).astype(np.float32) for a in (train, *others)]
+    return scaled, lo, hi

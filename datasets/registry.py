@@ -1,0 +1,175 @@
+"""The dataset registry: adding a dataset is one entry in this file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+
+from bench.registry import Registry
+from datasets import images
+from datasets.embedded import load_embedded
+from datasets.errors import DatasetError
+from datasets.split import Split
+from datasets.tabular import adbench_manifest, load_adbench, load_banknote
+from datasets.validation import validate_split
+
+Loader = Callable[[Path, int | str, int], Split]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A registered dataset: ``loader(data_dir, normal_class, seed) -> Split``."""
+
+    name: str
+    loader: Loader
+    normal_classes: tuple[int | str, ...]
+    kind: Literal["tabular", "images"]
+    downloads: bool
+    description: str
+
+
+DATASETS: Registry[DatasetSpec] = Registry("dataset")
+
+
+def _add(spec: DatasetSpec) -> None:
+    DATASETS.add(spec.name, spec)
+
+
+_TEN = tuple(range(10))
+_add(
+    DatasetSpec(
+        "digits",
+        partial(load_embedded, "digits"),
+        _TEN,
+        "tabular",
+        False,
+        "scikit-learn 8x8 digits, one-vs-rest, stratified 70/30",
+    )
+)
+_add(
+    DatasetSpec(
+        "breast-cancer",
+        partial(load_embedded, "breast-cancer"),
+        ("benign",),
+        "tabular",
+        False,
+        "scikit-learn Wisconsin diagnostic breast cancer, benign normal, 70/30",
+    )
+)
+_add(
+    DatasetSpec(
+        "wine",
+        partial(load_embedded, "wine"),
+        (0, 1, 2),
+        "tabular",
+        False,
+        "scikit-learn wine, one-vs-rest over 3 cultivars, stratified 70/30",
+    )
+)
+_add(
+    DatasetSpec(
+        "banknote",
+        load_banknote,
+        (0,),
+        "tabular",
+        True,
+        "UCI banknote authentication, FF one-class paper protocol (60/20/20)",
+    )
+)
+_add(
+    DatasetSpec(
+        "mnist",
+        partial(images.load_image_split, images.MNIST),
+        _TEN,
+        "images",
+        True,
+        "MNIST one-vs-rest (Deep SVDD protocol)",
+    )
+)
+_add(
+    DatasetSpec(
+        "fashion-mnist",
+        partial(images.load_image_split, images.FASHION_MNIST),
+        _TEN,
+        "images",
+        True,
+        "Fashion-MNIST one-vs-rest (Deep SVDD protocol)",
+    )
+)
+_add(
+    DatasetSpec(
+        "cifar10",
+        partial(images.load_image_split, images.CIFAR10),
+        _TEN,
+        "images",
+        True,
+        "CIFAR-10 one-vs-rest (Deep SVDD protocol)",
+    )
+)
+for _entry in adbench_manifest()[1]:
+    _pinned = "" if _entry.sha256 else " [unpinned: no recorded sha256, so refused]"
+    _add(
+        DatasetSpec(
+            _entry.name,
+            partial(load_adbench, _entry),
+            (0,),
+            "tabular",
+            True,
+            f"ADBench {_entry.file}, semi-supervised 70/30{_pinned}",
+        )
+    )
+
+#: Every ADBench classical set whose file has a pinned sha256 (the harness' ``adbench`` suite).
+ADBENCH_PINNED: tuple[str, ...] = tuple(e.name for e in adbench_manifest()[1] if e.sha256)
+
+
+def default_data_dir() -> Path:
+    """``$BENCH_DATA_DIR``, else the user cache directory of ``ff-oneclass-bench``."""
+    env = os.environ.get("BENCH_DATA_DIR")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("ff-oneclass-bench"))
+
+
+def _resolve_class(spec: DatasetSpec, normal_class: int | str | None) -> int | str:
+    """The spec's class equal to ``normal_class`` (``"3"`` matches ``3``); None = the first."""
+    if normal_class is None:
+        return spec.normal_classes[0]
+    for c in spec.normal_classes:
+        if str(c) == str(normal_class):
+            return c
+    raise ValueError(
+        f"{spec.name}: invalid normal class {normal_class!r}; valid: "
+        f"{', '.join(map(str, spec.normal_classes))}"
+    )
+
+
+def load_split(
+    name: str,
+    normal_class: int | str | None = None,
+    seed: int = 0,
+    data_dir: Path | str | None = None,
+) -> Split:
+    """Load and validate the split of dataset ``name`` for ``normal_class`` and ``seed``.
+
+    Raises ``UnknownNameError`` (with suggestions) for an unknown name, ``ValueError`` for an
+    invalid class and :class:`DatasetError` for any problem with the data itself.
+    """
+    spec = DATASETS.get(name)
+    cls = _resolve_class(spec, normal_class)
+    root = Path(data_dir) if data_dir is not None else default_data_dir()
+    return validate_split(spec.loader(root, cls, int(seed)))
+
+
+__all__ = [
+    "ADBENCH_PINNED",
+    "DATASETS",
+    "DatasetError",
+    "DatasetSpec",
+    "default_data_dir",
+    "load_split",
+]
