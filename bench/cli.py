@@ -1,0 +1,248 @@
+"""``python -m bench``: list, run and report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.registry import UnknownNameError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line input: printed as one line, exit code 2."""
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(raw)
+    except json.JSONDecodeError:
+        return key, raw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Forward-Forward one-class benchmark: FF detectors, their backprop twins "
+        "and PyOD baselines, tracked in MLflow.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="list registered detectors, datasets or suites")
+    ls.add_argument("what", nargs="?", choices=["detectors", "datasets", "suites"])
+
+    run = sub.add_parser("run", help="run a sweep of trials into MLflow")
+    run.add_argument("--all", action="store_true", help="every detector of the suite")
+    run.add_argument(
+        "-d",
+        "--detector",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="detector name or glob, e.g. 'ff-*' (repeatable)",
+    )
+    run.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="dataset name or glob (repeatable); default: the suite's datasets",
+    )
+    run.add_argument("--suite", help="embedded (default), paper, images, adbench, memory")
+    run.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 (3)")
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=_key_value,
+        metavar="KEY=VALUE",
+        help="hyperparameter override, JSON value (repeatable)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="parallel trial processes (default: number of cores)",
+    )
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--ray-address", help="Ray cluster address ('auto' on a cluster node)")
+    run.add_argument("--experiment", help="MLflow experiment (default bench-<suite>)")
+    run.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own)")
+    run.add_argument(
+        "--data-dir", type=Path, help="data directory (default $BENCH_DATA_DIR or a per-user cache)"
+    )
+    run.add_argument("--rerun", action="store_true", help="run trials already finished too")
+    run.add_argument("--dry-run", action="store_true", help="print the plan, run nothing")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rep = sub.add_parser("report", help="write a markdown/LaTeX report from MLflow runs")
+    rep.add_argument(
+        "--experiment",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="experiment(s) to report (default bench-embedded)",
+    )
+    rep.add_argument("--tracking-uri")
+    rep.add_argument("--out", type=Path, default=Path("bench-report"))
+    rep.add_argument("--no-log", action="store_true", help="do not log the report to MLflow")
+    return parser
+
+
+def _list(what: str | None) -> int:
+    from bench.detectors import DETECTORS
+    from bench.suites import SUITES
+    from datasets import DATASETS
+
+    if what in (None, "detectors"):
+        print("detectors:")
+        for name, spec in DETECTORS.items():
+            twin = f"  twin: {spec.twin}" if spec.twin else ""
+            print(f"  {name:28s} [{spec.family}] {spec.description}{twin}")
+    if what in (None, "datasets"):
+        print("datasets:")
+        for name, data in DATASETS.items():
+            classes = len(data.normal_classes)
+            print(f"  {name:28s} [{data.kind}, {classes} normal class(es)] {data.description}")
+    if what in (None, "suites"):
+        print("suites:")
+        for name, suite in SUITES.items():
+            print(f"  {name:12s} {suite.description}")
+    return EXIT_OK
+
+
+def _device(choice: str) -> str:
+    import torch
+
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: no CUDA device is visible to torch here")
+    return choice
+
+
+def _executor(args: argparse.Namespace) -> Any:
+    if args.executor == "ray":
+        from bench.ray_executor import RayExecutor
+
+        return RayExecutor(
+            address=args.ray_address, gpus_per_trial=1 if args.device == "cuda" else 0
+        )
+    from bench.executors import LocalExecutor
+
+    return LocalExecutor(args.workers)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bench.detectors import select_detectors
+    from bench.executors import RunOptions
+    from bench.runner import plan_sweep, run_sweep
+    from bench.suites import SUITES, Suite
+    from bench.tracking import Store
+    from datasets import DATASETS, default_data_dir
+
+    if args.seeds < 1 or args.workers < 1:
+        raise UsageError("--seeds and --workers must be at least 1")
+    if args.dataset and not args.suite:
+        suite = Suite("custom", "datasets named on the command line", list)
+    else:
+        suite = SUITES.get(args.suite or "embedded")
+    datasets = DATASETS.select(args.dataset) if args.dataset else suite.datasets()
+    patterns = list(args.detector) or (list(suite.detectors) if args.all else [])
+    if not patterns:
+        raise UsageError("choose detectors: --all, or -d PATTERN (see `python -m bench list`)")
+    detectors = select_detectors(patterns)
+    overrides = dict(args.param)
+    try:
+        plan = plan_sweep(detectors, datasets, suite, range(args.seeds), overrides)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+    for skip in plan.skipped:
+        print(f"skipped {skip.detector} on {skip.dataset}: {skip.reason}")
+    if args.dry_run:
+        for trial in plan.trials:
+            print(f"{trial.key}  {trial.run_name}  {json.dumps(trial.hparams, sort_keys=True)}")
+        print(f"{len(plan.trials)} trial(s) planned, {len(plan.skipped)} pair(s) skipped")
+        return EXIT_OK
+
+    device = _device(args.device)
+    executor = _executor(args)
+    experiment = args.experiment or f"bench-{suite.name}"
+    store = Store(experiment, args.tracking_uri)
+    workers = getattr(executor, "workers", args.workers)
+    options = RunOptions(
+        device,
+        args.data_dir or default_data_dir(),
+        threads_per_trial=max(1, (os.cpu_count() or 1) // workers),
+    )
+    summary = run_sweep(
+        plan, store, executor, options, rerun=args.rerun, progress=not args.no_progress
+    )
+    _print_summary(summary, store, workers)
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def _print_summary(summary: Any, store: Any, workers: int) -> None:
+    import pandas as pd
+
+    if summary.auroc:
+        rows = [
+            {"detector": d, "dataset": ds, "auroc": sum(v) / len(v)}
+            for (d, ds), v in summary.auroc.items()
+        ]
+        table = pd.DataFrame(rows).pivot(index="detector", columns="dataset", values="auroc")
+        print("\nmean AUROC of this sweep's trials (detector x dataset):")
+        print(table.to_string(float_format=lambda x: f"{x:.3f}"))
+    ran = summary.finished + len(summary.failed)
+    print(
+        f"\n{summary.planned} planned, {summary.already_done} already finished, "
+        f"{summary.finished} finished now, {len(summary.failed)} failed, "
+        f"{len(summary.skipped)} pair(s) skipped"
+    )
+    if ran:
+        print(
+            f"wall {summary.wall_seconds:.1f} s on {workers} worker(s), fit+score "
+            f"{summary.busy_seconds:.1f} s, harness overhead {summary.overhead(workers):.1%}"
+        )
+    for result in summary.failed:
+        print(f"  FAILED {result.trial.run_name}: {result.error}")
+    print(f"results: experiment {store.experiment!r} in {store.tracking_uri}")
+    print(f"browse:  mlflow ui --backend-store-uri {store.tracking_uri}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from reports import build_report
+
+    experiments = args.experiment or ["bench-embedded"]
+    path = build_report(experiments, args.tracking_uri, args.out, log=not args.no_log)
+    print(f"report written to {path}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list(args.what)
+        if args.command == "run":
+            return _run(args)
+        return _report(args)
+    except (UnknownNameError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: finished trials are saved; run the same command to resume",
+            file=sys.stderr,
+        )
+        return 130

@@ -1,0 +1,145 @@
+"""The detector registry: every detector the benchmark can run is one entry here."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from pyod.models.auto_encoder import AutoEncoder
+from pyod.models.copod import COPOD
+from pyod.models.deep_svdd import DeepSVDD
+from pyod.models.ecod import ECOD
+from pyod.models.hbos import HBOS
+from pyod.models.iforest import IForest
+from pyod.models.knn import KNN
+from pyod.models.lof import LOF
+from pyod.models.ocsvm import OCSVM
+from pyod.models.pca import PCA
+
+import ff
+from baselines.pyod_detector import PyODDetector
+from bench.contract import Detector
+from bench.registry import Registry
+
+FAMILIES = ("ff", "bp", "pyod", "test")
+
+
+@dataclass(frozen=True)
+class DetectorSpec:
+    """A registered detector: how to build it and what it is.
+
+    ``inputs`` is ``"any"`` (tabular rows or flattened images) or ``"images"`` (needs
+    ``(C, H, W)`` rows). ``version`` is part of every trial hash: bump it when a change to the
+    detector's code should invalidate earlier results.
+    """
+
+    name: str
+    family: str
+    factory: Callable[..., Detector]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    objective: str = ""
+    arch: str = ""
+    twin: str = ""
+    inputs: str = "any"
+    version: int = 1
+    description: str = ""
+
+    def accepts(self, is_image: bool) -> str | None:
+        """Why this detector cannot run on such data, or None when it can."""
+        if self.inputs == "images" and not is_image:
+            return f"{self.name} needs image data (C, H, W); the dataset is tabular"
+        return None
+
+    def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults updated by the overrides this detector knows; unknown keys are an error."""
+        unknown = sorted(set(overrides) - set(self.defaults))
+        if unknown:
+            raise ValueError(
+                f"{self.name} has no hyperparameter(s) {unknown}; known: {sorted(self.defaults)}"
+            )
+        return {**self.defaults, **overrides}
+
+    def build(self, seed: int, device: str, hparams: Mapping[str, Any]) -> Detector:
+        return self.factory(seed=seed, device=device, **hparams)
+
+
+DETECTORS: Registry[DetectorSpec] = Registry("detector")
+
+
+def _add(spec: DetectorSpec) -> None:
+    DETECTORS.add(spec.name, spec)
+
+
+# --- Forward-Forward detectors and their backprop twins: one entry per (objective, arch) ---
+for _objective in ff.OBJECTIVES:
+    for _arch in ff.ARCHS:
+        for _mode, _other in (("ff", "bp"), ("bp", "ff")):
+            _add(
+                DetectorSpec(
+                    name=f"{_mode}-{_objective}-{_arch}",
+                    family=_mode,
+                    factory=partial(ff.OneClassDetector, _objective, _arch, _mode),
+                    defaults=ff.defaults(_objective, _arch),
+                    objective=_objective,
+                    arch=_arch,
+                    twin=f"{_other}-{_objective}-{_arch}",
+                    inputs="images" if _arch == "cnn" else "any",
+                    description=f"{_objective} objective on a {_arch}, trained "
+                    + ("layer by layer (Forward-Forward)" if _mode == "ff" else "end to end"),
+                )
+            )
+
+
+# --- PyOD baselines: one line each ---
+def _pyod(name: str, estimator: type, description: str, **defaults: Any) -> None:
+    _add(
+        DetectorSpec(
+            name=name,
+            family="pyod",
+            factory=partial(PyODDetector, estimator),
+            defaults=defaults,
+            description=description,
+        )
+    )
+
+
+_pyod("pyod-ocsvm", OCSVM, "one-class SVM, RBF kernel")
+_pyod("pyod-iforest", IForest, "isolation forest", n_estimators=100)
+_pyod("pyod-knn", KNN, "k-nearest-neighbour distance", n_neighbors=5)
+_pyod("pyod-lof", LOF, "local outlier factor", n_neighbors=20)
+_pyod("pyod-ecod", ECOD, "empirical-CDF outlier detection")
+_pyod("pyod-copod", COPOD, "copula-based outlier detection")
+_pyod("pyod-hbos", HBOS, "histogram-based outlier score", n_bins=10)
+_pyod("pyod-pca", PCA, "PCA reconstruction distance")
+_pyod("pyod-autoencoder", AutoEncoder, "fully connected autoencoder", epoch_num=10)
+_pyod("pyod-deepsvdd", DeepSVDD, "PyOD's backprop Deep SVDD", epochs=20)
+
+
+# --- Test detectors: never selected by --all or by patterns, only by exact name ---
+class _Crash:
+    """Raises in fit (a detector bug) or kills its process (a segfault / OOM kill)."""
+
+    def __init__(self, seed: int = 0, device: str = "cpu", how: str = "raise"):
+        self.hparams = {"how": how}
+
+    def fit(self, X: Any) -> _Crash:
+        if self.hparams["how"] == "die":
+            os._exit(139)
+        raise RuntimeError("test-crash: deliberate failure in fit")
+
+    def score_samples(self, X: Any) -> Any:  # pragma: no cover - fit never returns
+        raise AssertionError
+
+
+_add(DetectorSpec("test-crash", "test", _Crash, {"how": "raise"}, description="fails in fit"))
+_add(DetectorSpec("test-die", "test", _Crash, {"how": "die"}, description="kills its worker"))
+
+
+def select_detectors(patterns: list[str]) -> list[str]:
+    """Detectors named by exact names or glob patterns; test detectors only by exact name."""
+    names = DETECTORS.select(patterns)
+    exact = set(patterns)
+    return [n for n in names if DETECTORS.get(n).family != "test" or n in exact]

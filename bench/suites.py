@@ -1,0 +1,88 @@
+"""Suites: named selections of datasets (and, for studies, detectors and a parameter grid)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.registry import Registry
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What ``--suite NAME`` runs.
+
+    ``datasets`` is called when the suite is used (the ADBench list comes from the
+    manifest). ``detectors`` are the patterns ``--all`` expands to. ``grid`` is a list of
+    hyperparameter overrides; each detector runs once per grid point.
+    """
+
+    name: str
+    description: str
+    datasets: Callable[[], list[str]]
+    detectors: tuple[str, ...] = ("*",)
+    grid: tuple[dict[str, Any], ...] = field(default_factory=lambda: ({},))
+
+
+SUITES: Registry[Suite] = Registry("suite")
+
+
+def _fixed(*names: str) -> Callable[[], list[str]]:
+    return lambda: list(names)
+
+
+def _adbench_pinned() -> list[str]:
+    from datasets import DATASETS
+
+    return [
+        n for n in DATASETS.names("adbench-*") if DATASETS.get(n).description.find("unpinned") < 0
+    ]
+
+
+MEMORY_DEPTHS = (2, 4, 8, 16, 32)
+MEMORY_WIDTH = 1024
+MEMORY_BATCH = 512
+MEMORY_STEPS = 8
+
+SUITES.add(
+    "embedded",
+    Suite(
+        "embedded",
+        "sklearn's digits, breast-cancer, wine; no download",
+        _fixed("digits", "breast-cancer", "wine"),
+    ),
+)
+SUITES.add(
+    "paper", Suite("paper", "UCI banknote, the FF one-class paper's protocol", _fixed("banknote"))
+)
+SUITES.add(
+    "images",
+    Suite(
+        "images",
+        "MNIST, Fashion-MNIST, CIFAR-10 one-vs-rest (Deep SVDD)",
+        _fixed("mnist", "fashion-mnist", "cifar10"),
+    ),
+)
+SUITES.add(
+    "adbench", Suite("adbench", "every ADBench classical set with a pinned sha256", _adbench_pinned)
+)
+SUITES.add(
+    "memory",
+    Suite(
+        "memory",
+        f"peak training memory vs depth: {MEMORY_WIDTH}-wide MLP, depths {MEMORY_DEPTHS}, "
+        f"batch {MEMORY_BATCH}, {MEMORY_STEPS} plain-SGD steps (no optimizer state)",
+        _fixed("synthetic-memory"),
+        detectors=("ff-hb-svdd-mlp", "bp-hb-svdd-mlp", "ff-goodness-mlp", "bp-goodness-mlp"),
+        grid=tuple(
+            {
+                "widths": [MEMORY_WIDTH] * depth,
+                "batch_size": MEMORY_BATCH,
+                "max_steps": MEMORY_STEPS,
+                "optimizer": "sgd",
+            }
+            for depth in MEMORY_DEPTHS
+        ),
+    ),
+)

@@ -1,0 +1,138 @@
+"""A trial: one detector on one split, its stable hash, and running it in a worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from bench import schema
+
+
+@dataclass(frozen=True)
+class Trial:
+    """(detector, dataset, normal class, seed, hyperparameters) plus where it belongs."""
+
+    detector: str
+    dataset: str
+    normal_class: int | str
+    seed: int
+    hparams: dict[str, Any]
+    detector_version: int = 1
+    suite: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable content hash: same trial, same hash, in any process or machine."""
+        content = {
+            "detector": self.detector,
+            "detector_version": self.detector_version,
+            "dataset": self.dataset,
+            "normal_class": self.normal_class,
+            "seed": self.seed,
+            "hparams": self.hparams,
+        }
+        blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @property
+    def run_name(self) -> str:
+        return schema.run_name(self.detector, self.dataset, self.normal_class, self.seed)
+
+
+@dataclass
+class TrialResult:
+    """What a worker sends back: everything the driver logs for one trial."""
+
+    trial: Trial
+    status: str  # FINISHED | FAILED
+    start_time: float
+    end_time: float
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    scores: np.ndarray | None = None  # rows: index, label, score
+    error: str = ""
+    traceback: str = ""
+
+
+def failed(trial: Trial, error: str, tb: str, start: float) -> TrialResult:
+    """A FAILED result: the error line and the full traceback, nothing pretending to be a score."""
+    return TrialResult(trial, "FAILED", start, time.time(), error=error, traceback=tb)
+
+
+def execute(trial: Trial, device: str, data_dir: Path | None) -> TrialResult:
+    """Run one trial here: load the split, fit under the meters, score, compute metrics."""
+    start = time.time()
+    try:
+        return _execute(trial, device, data_dir, start)
+    except Exception as exc:  # every failure becomes a FAILED run, never a silent NaN
+        return failed(trial, f"{type(exc).__name__}: {exc}", traceback.format_exc(), start)
+
+
+def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> TrialResult:
+    import torch
+
+    from bench.detectors import DETECTORS
+    from bench.meters import measure_fit, timed
+    from datasets import load_split
+
+    spec = DETECTORS.get(trial.detector)
+    split = load_split(trial.dataset, trial.normal_class, trial.seed, data_dir=data_dir)
+    torch.manual_seed(trial.seed)
+    np.random.seed(trial.seed % 2**32)
+    detector = spec.build(trial.seed, device, trial.hparams)
+    reading = measure_fit(lambda: detector.fit(split.X_train), device)
+    scores, score_seconds = timed(lambda: detector.score_samples(split.X_test), device)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.shape != (len(split.y_test),):
+        n_test = len(split.y_test)
+        raise ValueError(f"{trial.detector} returned {scores.shape} scores for {n_test} rows")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"{trial.detector} returned NaN or infinite anomaly scores")
+
+    y = split.y_test.astype(int)
+    metrics: dict[str, float] = {
+        schema.METRIC_AUROC: float(roc_auc_score(y, scores)),
+        schema.METRIC_AUPRC: float(average_precision_score(y, scores)),
+        schema.METRIC_FIT_SECONDS: reading.seconds,
+        schema.METRIC_SCORE_SECONDS: score_seconds,
+        schema.METRIC_PEAK_TRAIN_MEM: reading.peak_train_mem_bytes,
+        schema.METRIC_PEAK_RSS: reading.peak_rss_bytes,
+        schema.METRIC_N_TRAIN: float(len(split.X_train)),
+        schema.METRIC_N_TEST: float(len(split.X_test)),
+        schema.METRIC_ANOMALY_RATIO: float(y.mean()),
+    }
+    if reading.peak_gpu_mem_bytes is not None:
+        metrics[schema.METRIC_PEAK_GPU_MEM] = reading.peak_gpu_mem_bytes
+    for name, attr in ((schema.METRIC_N_PARAMS, "n_params"), ("n_steps", "n_steps")):
+        value = getattr(detector, attr, None)
+        if value is not None:
+            metrics[name] = float(value)
+    if metrics.get("n_steps"):
+        metrics[schema.METRIC_STEP_SECONDS] = reading.seconds / metrics["n_steps"]
+    widths = detector.hparams.get("widths")
+    if spec.arch == "mlp" and widths:
+        metrics[schema.METRIC_DEPTH] = float(len(widths))
+        metrics[schema.METRIC_WIDTH] = float(max(widths))
+
+    prov = split.provenance
+    tags = {
+        schema.TAG_DEVICE: str(device),
+        schema.TAG_MEMORY_METER: reading.meter,
+        schema.TAG_DATA_PROTOCOL: prov.protocol,
+        schema.TAG_DATA_SOURCE: prov.source,
+        schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),
+        schema.TAG_DATA_PREPROCESSING: prov.preprocessing,
+    }
+    params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
+    index = np.asarray(split.test_idx, dtype=np.float64)
+    table = np.column_stack([index, y.astype(np.float64), scores])
+    return TrialResult(trial, "FINISHED", start, time.time(), params, tags, metrics, table)
