@@ -162,21 +162,23 @@ def _parse_banknote(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=1)
 def _banknote_arrays(
-    path: Path, stamp: tuple[int, int] | None
+    url: str, path: Path, stamp: tuple[int, int] | None
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Content-checked banknote table, read once per process and file version."""
-    digest = ensure_file("banknote", BANKNOTE_URL, path, check=_parse_banknote)
+    digest = ensure_file("banknote", url, path, check=_parse_banknote)
     return (*_frozen(*_parse_banknote(path)), digest)
 
 
-def load_banknote(data_dir: Path, normal_class: int, seed: int) -> Split:
+def load_banknote(
+    data_dir: Path, normal_class: int, seed: int, *, url: str = BANKNOTE_URL
+) -> Split:
     """The FF one-class paper's protocol on ``<data_dir>/uci/<file>`` (downloaded if absent).
 
     Stratified, seeded 60/20/20 train/val/test split; the model trains on the genuine notes
     (class 0) of the train part and is tested on the whole test part. The val part is not used.
     """
     path = Path(data_dir) / "uci" / BANKNOTE_FILE
-    X, y, digest = _banknote_arrays(path, _stamp(path))
+    X, y, digest = _banknote_arrays(url, path, _stamp(path))
     rows = np.arange(len(y))
     train, rest = train_test_split(rows, test_size=0.4, stratify=y, random_state=seed)
     _val, test = train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=seed)
@@ -195,7 +197,7 @@ def load_banknote(data_dir: Path, normal_class: int, seed: int) -> Split:
         feature_shape=(4,),
         provenance=Provenance(
             protocol="ff-paper-banknote-60-20-20",
-            source=BANKNOTE_URL,
+            source=url,
             sha256={BANKNOTE_FILE: digest},
             preprocessing="stratified 60/20/20 train/val/test split (sklearn train_test_split, "
             "random_state=seed); train on the genuine notes (class 0) of the train part; the "
