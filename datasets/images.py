@@ -37,6 +37,11 @@ class ImageSource:
             return [m + f for f, _ in cls.resources for m in cls.mirrors]
         return [cls.url]
 
+    def archive_dir(self, data_dir: Path) -> Path:
+        """Where downloaded archives go; torchvision checks and unpacks them from there."""
+        cls = self.dataset_cls
+        return data_dir / cls.__name__ / "raw" if issubclass(cls, tvd.MNIST) else data_dir
+
     def files(self, data_dir: Path) -> list[Path]:
         """The files torchvision reads under ``data_dir`` (its own layout)."""
         cls = self.dataset_cls
@@ -85,8 +90,10 @@ def _raw_images(
         raise DatasetError(
             f"{source.name}: not found in the data directory {data_dir} and could not be "
             f"downloaded ({type(err).__name__}: {err}). Tried: {', '.join(source.urls())}. "
-            "To place it by hand, download those files elsewhere and unpack them so that these "
-            f"files exist:\n  {expected}\n(set BENCH_DATA_DIR to use another data directory)."
+            "To place it by hand, download those files elsewhere and put them in "
+            f"{source.archive_dir(data_dir)} (torchvision checks and unpacks them), or unpack "
+            f"them yourself so that these files exist:\n  {expected}\n"
+            "(set BENCH_DATA_DIR to use another data directory)."
         ) from None
     hashes = {
         p.relative_to(data_dir).as_posix(): download.sha256_file(p) for p in source.files(data_dir)
