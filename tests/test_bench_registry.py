@@ -1,0 +1,85 @@
+"""The registries, selection and the sweep plan (no training here)."""
+
+import subprocess
+import sys
+
+import pytest
+
+import ff
+from bench.detectors import DETECTORS, select_detectors
+from bench.registry import Registry, UnknownNameError
+from bench.runner import plan_sweep
+from bench.suites import SUITES
+from bench.trial import Trial
+
+PYOD = ["ocsvm", "iforest", "knn", "lof", "ecod", "copod", "hbos", "pca", "autoencoder",
+        "deepsvdd"]
+
+
+def test_registry_refuses_duplicates_and_suggests_close_names():
+    reg: Registry[int] = Registry("thing")
+    reg.add("alpha-one", 1)
+    with pytest.raises(ValueError, match="already registered"):
+        reg.add("alpha-one", 2)
+    with pytest.raises(UnknownNameError, match="alpha-one") as err:
+        reg.get("alpha-on")
+    assert err.value.suggestions == ["alpha-one"]
+
+
+def test_select_keeps_registry_order_and_rejects_patterns_matching_nothing():
+    reg: Registry[int] = Registry("thing")
+    for i, name in enumerate(["b-x", "a-x", "a-y"]):
+        reg.add(name, i)
+    assert reg.select(["a-*", "b-x"]) == ["b-x", "a-x", "a-y"]
+    with pytest.raises(UnknownNameError):
+        reg.select(["c-*"])
+
+
+def test_every_ff_variant_has_a_bp_twin_and_all_pyod_baselines_exist():
+    for objective in ff.OBJECTIVES:
+        for arch in ff.ARCHS:
+            spec = DETECTORS.get(f"ff-{objective}-{arch}")
+            twin = DETECTORS.get(spec.twin)
+            assert (twin.family, twin.objective, twin.arch) == ("bp", objective, arch)
+            assert twin.twin == spec.name and twin.defaults == spec.defaults
+            assert spec.inputs == ("images" if arch == "cnn" else "any")
+    for name in PYOD:
+        assert DETECTORS.get(f"pyod-{name}").family == "pyod"
+
+
+def test_test_detectors_only_by_exact_name():
+    assert not any(n.startswith("test-") for n in select_detectors(["*"]))
+    assert select_detectors(["test-crash", "pyod-knn"]) == ["pyod-knn", "test-crash"]
+
+
+def test_plan_skips_cnn_on_tabular_and_applies_known_overrides():
+    plan = plan_sweep(["ff-hb-svdd-cnn", "ff-hb-svdd-mlp", "pyod-knn"], ["wine"],
+                      SUITES.get("embedded"), range(2), {"epochs": 3})
+    assert [(s.detector, s.dataset) for s in plan.skipped] == [("ff-hb-svdd-cnn", "wine")]
+    assert len(plan.trials) == 2 * 3 * 2  # detectors x wine's classes x seeds
+    by_detector = {t.detector: t.hparams for t in plan.trials}
+    assert by_detector["ff-hb-svdd-mlp"]["epochs"] == 3
+    assert "epochs" not in by_detector["pyod-knn"]
+    with pytest.raises(ValueError, match="no selected detector"):
+        plan_sweep(["pyod-knn"], ["wine"], SUITES.get("embedded"), [0], {"epochs": 3})
+
+
+def test_memory_suite_grid_gives_one_trial_per_depth():
+    suite = SUITES.get("memory")
+    plan = plan_sweep(["ff-hb-svdd-mlp"], ["wine"], suite, [0], {})
+    depths = sorted({len(t.hparams["widths"]) for t in plan.trials})
+    assert depths == [2, 4, 8, 16, 32]
+
+
+def test_trial_hash_is_stable_across_processes_and_sensitive_to_content():
+    trial = Trial("pyod-knn", "wine", 1, 0, {"n_neighbors": 5})
+    code = (
+        "from bench.trial import Trial;"
+        "print(Trial('pyod-knn', 'wine', 1, 0, {'n_neighbors': 5}).key)"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert other == trial.key
+    assert Trial("pyod-knn", "wine", 1, 0, {"n_neighbors": 6}).key != trial.key
+    assert Trial("pyod-knn", "wine", 1, 1, {"n_neighbors": 5}).key != trial.key
+    assert trial.run_name == "pyod-knn/wine/1/s0"
