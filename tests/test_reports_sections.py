@@ -1,0 +1,104 @@
+"""Report sections: failed and skipped trials listed, figures written, empty sections said."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+import reports
+from bench import schema
+from reports import synthetic
+
+EXPERIMENT = "sections"
+FIGURES = [
+    "memory_vs_auroc",
+    "fit_time_vs_auroc",
+    "auroc_distributions",
+    "cd_diagram",
+    "memory_vs_depth",
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    root = tmp_path_factory.mktemp("store")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    synthetic.write_experiment(uri, EXPERIMENT, root / "artifacts")
+    return uri, root
+
+
+@pytest.fixture(scope="module")
+def full(store: tuple[str, Path]) -> tuple[pd.DataFrame, Path]:
+    uri, root = store
+    path = reports.build_report([EXPERIMENT], uri, root / "report", log=True)
+    return reports.read_results(root / "report" / "results.csv"), path
+
+
+def test_failed_and_skipped_trials_listed(full: tuple[pd.DataFrame, Path]) -> None:
+    runs, path = full
+    text = path.read_text()
+    section = text[text.index("## Failed, skipped and unfinished trials") :]
+    detector, dataset, cls, seed = synthetic.FAILED
+    failed = f"| {schema.run_name(detector, dataset, cls, seed)} | {detector} | {dataset} | {cls}"
+    assert failed in section and "FAILED | MemoryError: boom |" in section
+    assert f"| SKIPPED | {synthetic.SKIPPED['reason']} |" in section
+    assert "2 trials did not finish" in section
+    assert set(runs["status"]) == {"FINISHED", "FAILED", "SKIPPED"}
+    failed_row = runs[runs["status"] == "FAILED"].iloc[0]
+    assert failed_row["tags.bench.error"] == "MemoryError: boom"
+
+
+def test_figures_written_for_every_section_with_data(full: tuple[pd.DataFrame, Path]) -> None:
+    _, path = full
+    text = path.read_text()
+    for name in FIGURES:
+        for ext in ("png", "pdf"):
+            f = path.parent / "figures" / f"{name}.{ext}"
+            assert f.stat().st_size > 1000, f
+        assert f"(figures/{name}.png)" in text
+    for name in ["auroc", "auprc", "twins", "ranks", "cost", "memory_depth"]:
+        assert (path.parent / "tables" / f"{name}.tex").stat().st_size > 0
+
+
+def test_report_logged_as_summary_run(store: tuple[str, Path], full: tuple) -> None:
+    uri, _ = store
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    found = client.search_runs([exp.experiment_id], "tags.`bench.summary` = 'report'")
+    assert len(found) == 1
+    names = {a.path for a in client.list_artifacts(found[0].info.run_id)}
+    assert {"report.md", "results.csv", "figures", "tables"} <= names
+    again = reports.load_runs([EXPERIMENT], uri)
+    assert len(again) == len(full[0])  # the summary run is not a trial
+
+
+def test_sections_without_data_say_so(full: tuple[pd.DataFrame, Path], tmp_path: Path) -> None:
+    runs, _ = full
+    only = runs[(runs["params.detector"] == "pyod-iforest") & (runs["params.dataset"] == "toy_a")]
+    text = reports.write_report(only, tmp_path).read_text()
+    assert "No FF detector has finished runs of its backprop twin." in text
+    assert "No ranking: the Friedman test needs at least 3 detectors and 2 datasets" in text
+    assert "no depth study" in text
+    assert "None: every trial run finished." in text
+    assert not (tmp_path / "figures" / "memory_vs_depth.png").exists()
+    assert not (tmp_path / "figures" / "cd_diagram.png").exists()
+    assert (tmp_path / "figures" / "memory_vs_auroc.png").stat().st_size > 1000
+
+
+def test_report_of_only_failed_runs(full: tuple[pd.DataFrame, Path], tmp_path: Path) -> None:
+    runs, _ = full
+    text = reports.write_report(runs[runs["status"] != "FINISHED"], tmp_path).read_text()
+    assert "No finished run logged auroc." in text
+    assert "No finished run with an AUROC." in text
+    assert "MemoryError: boom" in text
+
+
+def test_latex_escapes_and_booktabs(full: tuple[pd.DataFrame, Path]) -> None:
+    _, path = full
+    tex = (path.parent / "tables" / "auroc.tex").read_text()
+    assert "toy\\_a" in tex and "toy_a" not in tex.replace("toy\\_a", "")
+    assert tex.count("\\toprule") == tex.count("\\midrule") == tex.count("\\bottomrule") == 1
+    assert "±" not in tex and "—" not in tex
