@@ -8,12 +8,15 @@ import numpy as np
 def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     """Z-score every array with the per-feature mean/std of ``train``, as float32.
 
-    A feature that is constant in ``train`` is centred but not scaled (std taken as 1).
+    A feature that is constant in ``train`` is centred but not scaled (std taken as 1). An empty
+    ``train`` fits nothing (identity); :func:`~datasets.validation.validate_split` rejects it.
     """
     train = np.asarray(train, dtype=np.float64)
-    mean = train.mean(axis=0)
-    std = train.std(axis=0)
-    std[std == 0] = 1.0
+    if len(train):
+        mean, std = train.mean(axis=0), train.std(axis=0)
+        std[std == 0] = 1.0
+    else:
+        mean, std = np.zeros(train.shape[1:]), np.ones(train.shape[1:])
     return [
         ((np.asarray(a, dtype=np.float64) - mean) / std).astype(np.float32)
         for a in (train, *others)
@@ -25,7 +28,7 @@ def global_contrast_normalise(images: np.ndarray) -> np.ndarray:
 
     ``images`` has shape ``(N, ...)``; a constant image (zero contrast) is only centred.
     """
-    x = images.reshape(len(images), -1).astype(np.float32)
+    x = images.reshape(len(images), int(np.prod(images.shape[1:]))).astype(np.float32)
     x -= x.mean(axis=1, keepdims=True)
     scale = np.abs(x).mean(axis=1, keepdims=True)
     scale[scale == 0] = 1.0
@@ -37,9 +40,9 @@ def min_max(train: np.ndarray, *others: np.ndarray) -> tuple[list[np.ndarray], f
     """Scale every array by ``(x - min) / (max - min)`` with the scalar min/max of ``train``.
 
     Returns the scaled arrays and the (min, max) used. ``train`` lands in [0, 1]; other
-    arrays may fall outside it.
+    arrays may fall outside it. An empty ``train`` leaves values unchanged.
     """
-    lo, hi = float(train.min()), float(train.max())
+    lo, hi = (float(train.min()), float(train.max())) if train.size else (0.0, 1.0)
     span = hi - lo if hi > lo else 1.0
     scaled = [((a - lo) / span).astype(np.float32) for a in (train, *others)]
     return scaled, lo, hi
