@@ -130,13 +130,14 @@ def _device(choice: str) -> str:
     return choice
 
 
-def _executor(args: argparse.Namespace) -> Any:
+def _executor(args: argparse.Namespace, device: str) -> Any:
     if args.executor == "ray":
         from bench.ray_executor import RayExecutor
 
-        return RayExecutor(
-            address=args.ray_address, gpus_per_trial=1 if args.device == "cuda" else 0
-        )
+        try:
+            return RayExecutor(args.ray_address, gpus_per_trial=1 if device == "cuda" else 0)
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
     from bench.executors import LocalExecutor
 
     return LocalExecutor(args.workers)
@@ -176,7 +177,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     device = _device(args.device)
-    executor = _executor(args)
+    executor = _executor(args, device)
     experiment = args.experiment or f"bench-{suite.name}"
     store = Store(experiment, args.tracking_uri)
     workers = getattr(executor, "workers", args.workers)

@@ -1,0 +1,73 @@
+"""Ray executor: each trial is a Ray task; results come back to the driver, which alone
+writes to MLflow. Needs the ``ray`` extra (``pip install -e ".[ray]"``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from bench.executors import RunOptions
+from bench.trial import Trial, TrialResult, execute, failed
+
+INSTALL_HINT = 'the Ray executor needs Ray: pip install -e ".[ray]"'
+
+
+def _run_trial(trial: Trial, options: RunOptions) -> TrialResult:
+    """The task body: one thread per trial (Ray gives the task one CPU), then the trial."""
+    import torch
+
+    torch.set_num_threads(options.threads_per_trial)
+    return execute(trial, options.device, options.data_dir)
+
+
+class RayExecutor:
+    """Trials as Ray tasks with one CPU each (and one GPU each when ``gpus_per_trial``).
+
+    ``address`` is passed to ``ray.init`` (``None`` starts a local instance, ``"auto"``
+    joins the cluster this node belongs to). A task whose worker dies is not retried: it is
+    recorded as FAILED, like with the local executor.
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, gpus_per_trial: float = 0, **init: Any):
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise RuntimeError(INSTALL_HINT) from None
+        self.address, self.gpus_per_trial, self.init = address, gpus_per_trial, init
+
+    @property
+    def workers(self) -> int:
+        """Trials that can run at once: the cluster's CPUs."""
+        self._connect()
+        import ray
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def _connect(self) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(
+                address=self.address, include_dashboard=False, log_to_driver=False, **self.init
+            )
+
+    def run(self, trials: Sequence[Trial], options: RunOptions) -> Iterator[TrialResult]:
+        """Yield one result per trial, in completion order."""
+        import ray
+
+        self._connect()
+        options = RunOptions(options.device, options.data_dir, threads_per_trial=1)
+        task = ray.remote(num_cpus=1, num_gpus=self.gpus_per_trial, max_retries=0)(_run_trial)
+        pending = {task.remote(trial, options): (trial, time.time()) for trial in trials}
+        while pending:
+            (ref,), _ = ray.wait(list(pending), num_returns=1)
+            trial, submitted = pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayError as exc:  # worker died, node lost, task error
+                message = f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                result = failed(trial, message, str(exc), submitted)
+            yield result
