@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,24 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
         socket.setdefaulttimeout(old)
 
 
+@contextmanager
+def _download_lock(data_dir: Path, name: str) -> Iterator[None]:
+    """Serialise torchvision downloads of one dataset across worker processes.
+
+    torchvision writes straight to its final file names, so two workers fetching at once would
+    corrupt each other's files; a read-only data directory (nothing to download) needs no lock.
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(data_dir / f".{name}.lock", "a")  # noqa: SIM115 (held across the yield)
+    except OSError:
+        handle = None
+    with handle or nullcontext():
+        if handle is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def _as_nchw(dataset: tvd.VisionDataset) -> tuple[np.ndarray, np.ndarray]:
     data = (
         dataset.data.numpy() if isinstance(dataset.data, torch.Tensor) else np.asarray(dataset.data)
@@ -82,7 +101,7 @@ def _raw_images(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, str]]:
     """uint8 (N, C, H, W) train/test images and labels plus file hashes, read once per process."""
     try:
-        with _socket_timeout(download.TIMEOUT_S):
+        with _download_lock(data_dir, source.name), _socket_timeout(download.TIMEOUT_S):
             train = source.dataset_cls(root=data_dir, train=True, download=True)
             test = source.dataset_cls(root=data_dir, train=False, download=True)
     except (RuntimeError, OSError) as err:

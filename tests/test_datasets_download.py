@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,12 @@ class _Server:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
-        files = self.files
+        self.requests: list[str] = []
+        files, requests = self.files, self.requests
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                requests.append(self.path)
                 body = files.get(self.path)
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Length", str(len(body or b"")))
@@ -241,6 +244,20 @@ def test_torchvision_download_from_local_mirror(tmp_path: Path, server: _Server)
     split = validate_split(load_image_split(source, tmp_path, 3, 0))
     assert (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
     assert split.X_train.shape == (4, 1, 28, 28) and split.X_test.shape == (20, 1, 28, 28)
+
+
+def test_concurrent_loads_download_once(tmp_path: Path, server: _Server) -> None:
+    """Workers starting together on a fresh data directory must not fetch over each other."""
+    files = _tiny_mnist_files()
+    server.files.update({"/mnist/" + k: v for k, v in files.items()})
+    source = ImageSource("mnist", _mnist_class(server.url + "/mnist", files))
+    load_image_split(source, tmp_path / "alone", 0, 0)
+    one_download = sorted(server.requests)  # torchvision's requests for one full download
+    server.requests.clear()
+    with ThreadPoolExecutor(3) as pool:
+        run = pool.map(lambda k: load_image_split(source, tmp_path / "shared", k, 0), (1, 2, 3))
+        assert [s.normal_class for s in run] == [1, 2, 3]
+    assert sorted(server.requests) == one_download
 
 
 def test_torchvision_offline_fails_fast(tmp_path: Path, closed_url: str) -> None:
