@@ -146,7 +146,7 @@ def _executor(args: argparse.Namespace, device: str) -> Any:
 def _run(args: argparse.Namespace) -> int:
     from bench.detectors import select_detectors
     from bench.executors import RunOptions
-    from bench.runner import plan_sweep, run_sweep
+    from bench.runner import Skip, plan_sweep, run_sweep, unavailable_datasets
     from bench.suites import SUITES, Suite
     from bench.tracking import Store
     from datasets import DATASETS, default_data_dir
@@ -176,6 +176,15 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{len(plan.trials)} trial(s) planned, {len(plan.skipped)} pair(s) skipped")
         return EXIT_OK
 
+    data_dir = args.data_dir or default_data_dir()
+    missing = unavailable_datasets(datasets, data_dir)
+    for name, reason in missing.items():
+        print(
+            f"error: dataset {name} is unavailable, its trials are not run:\n{reason}",
+            file=sys.stderr,
+        )
+        plan.trials = [t for t in plan.trials if t.dataset != name]
+        plan.skipped.append(Skip("*", name, f"dataset unavailable: {reason}"))
     device = _device(args.device)
     executor = _executor(args, device)
     experiment = args.experiment or f"bench-{suite.name}"
@@ -183,14 +192,14 @@ def _run(args: argparse.Namespace) -> int:
     workers = getattr(executor, "workers", args.workers)
     options = RunOptions(
         device,
-        args.data_dir or default_data_dir(),
+        data_dir,
         threads_per_trial=max(1, (os.cpu_count() or 1) // workers),
     )
     summary = run_sweep(
         plan, store, executor, options, rerun=args.rerun, progress=not args.no_progress
     )
     _print_summary(summary, store, workers)
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    return EXIT_FAILED if summary.failed or missing else EXIT_OK
 
 
 def _print_summary(summary: Any, store: Any, workers: int) -> None:

@@ -79,6 +79,22 @@ def plan_sweep(
     return Plan(trials, skipped)
 
 
+def unavailable_datasets(names: Iterable[str], data_dir: Path) -> dict[str, str]:
+    """Datasets that need files and cannot be loaded (not cached, offline, corrupt), with
+    the reason; loading one split here also downloads and verifies it once, before workers
+    start."""
+    from datasets import DATASETS, DatasetError, load_split
+
+    problems = {}
+    for name in names:
+        if DATASETS.get(name).downloads:
+            try:
+                load_split(name, None, 0, data_dir=data_dir)
+            except DatasetError as exc:
+                problems[name] = str(exc)
+    return problems
+
+
 def _spec_tags(trial: Trial) -> dict[str, str]:
     spec = DETECTORS.get(trial.detector)
     return {
