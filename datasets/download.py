@@ -67,7 +67,6 @@ def fetch(
     *,
     sha256: str | None = None,
     check: ContentCheck | None = None,
-    timeout: float | None = None,
 ) -> str:
     """Download ``url`` to ``dest`` (``<data_dir>/<folder>/<file>``), verify it, return its sha256.
 
@@ -80,7 +79,7 @@ def fetch(
     try:
         with os.fdopen(fd, "wb") as out:
             request = urllib.request.Request(url, headers={"User-Agent": "ff-oneclass-bench"})
-            with urllib.request.urlopen(request, timeout=timeout or TIMEOUT_S) as response:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
     except (OSError, ValueError) as err:  # URLError, timeouts, refused connections, bad URLs
