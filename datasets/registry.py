@@ -16,6 +16,7 @@ from datasets import images
 from datasets.embedded import load_embedded
 from datasets.errors import DatasetError
 from datasets.split import Split
+from datasets.synthetic import load_memory_workload
 from datasets.tabular import adbench_manifest, load_adbench, load_banknote
 from datasets.validation import validate_split
 
@@ -110,6 +111,16 @@ _add(
         "images",
         True,
         "CIFAR-10 one-vs-rest (Deep SVDD protocol)",
+    )
+)
+_add(
+    DatasetSpec(
+        "synthetic-memory",
+        load_memory_workload,
+        (0,),
+        "tabular",
+        False,
+        "1024-d Gaussian normals, shifted anomalies: the memory-versus-depth workload",
     )
 )
 for _entry in adbench_manifest()[1]:
