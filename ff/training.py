@@ -1,0 +1,165 @@
+"""The training loop shared by FF and BP; the two modes differ only in the step function.
+
+* FF, sequential: each layer runs forward, computes its own loss and steps its own optimizer
+  before the next layer runs on the detached, length-normalised (pre-update) output, so only
+  one layer's graph is alive at a time.
+* FF, fused: the same per-layer losses over detached inputs are summed and every layer's
+  optimizer steps once. Because every layer sees the pre-update output of the layer below,
+  this gives the same parameters as the sequential update (it keeps all graphs alive).
+* BP: the objective on the last layer's output, one optimizer over all parameters.
+
+One step (one mini-batch, one update of every layer) counts as one optimizer step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ff.networks import LayerStack
+from ff.objectives import HardBoundarySVDD, Objective, RadiusSVDD
+
+# layer index -> objective trained (and scored) on that layer's output
+Targets = dict[int, Objective]
+Step = Callable[[Tensor], dict[int, Tensor]]
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """The loop's hyperparameters (a subset of the detector's)."""
+
+    epochs: int
+    max_steps: int | None
+    batch_size: int
+    radius_update_every: int
+    radius_warmup_epochs: int
+
+
+def make_optimizer(
+    params: list[nn.Parameter], name: str, lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
+    """Adam, or plain SGD (no momentum, so it holds no optimizer state)."""
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; choose from ['adam', 'sgd']")
+
+
+def batches(n: int, batch_size: int, order: Tensor | None = None) -> list[Tensor | slice]:
+    """Index sets covering ``range(n)`` in mini-batches (in ``order`` when given)."""
+    starts = range(0, n, batch_size)
+    if order is None:
+        return [slice(s, s + batch_size) for s in starts]
+    return [order[s : s + batch_size] for s in starts]
+
+
+@torch.no_grad()
+def init_centres(net: LayerStack, targets: Targets, X: Tensor, batch_size: int) -> None:
+    """Set each SVDD target's centre to its layer's mean output over ``X`` (initial network).
+
+    Runs in training mode (batch statistics, as in training) and keeps only running sums.
+    """
+    wanted = {k: o for k, o in targets.items() if isinstance(o, HardBoundarySVDD)}
+    if not wanted:
+        return
+    net.train()
+    sums: dict[int, Tensor] = {}
+    for idx in batches(len(X), batch_size):
+        for k, h in enumerate(net.outputs(X[idx], detach=True)):
+            if k in wanted:
+                s = h.reshape(h.shape[0], -1).sum(0, dtype=torch.float64)
+                sums[k] = sums[k] + s if k in sums else s
+    for k, o in wanted.items():
+        o.set_centre((sums[k] / len(X)).float())
+
+
+def ff_step(
+    net: LayerStack, targets: Targets, optimizers: list[torch.optim.Optimizer], fused: bool
+) -> Step:
+    """One FF update of every layer on a mini-batch; returns each layer's detached stats."""
+
+    def step(x: Tensor) -> dict[int, Tensor]:
+        stats: dict[int, Tensor] = {}
+        total: Tensor | None = None
+        for k, h in enumerate(net.outputs(x, detach=True)):
+            s = targets[k].stat(h)
+            loss = targets[k].loss_from(s)
+            stats[k] = s.detach()
+            if fused:
+                total = loss if total is None else total + loss
+            else:
+                loss.backward()
+                optimizers[k].step()
+                optimizers[k].zero_grad(set_to_none=True)
+        if fused and total is not None:
+            total.backward()
+            for opt in optimizers:
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+        return stats
+
+    return step
+
+
+def bp_step(net: LayerStack, targets: Targets, optimizer: torch.optim.Optimizer) -> Step:
+    """One end-to-end update from the last layer's objective."""
+    ((last, objective),) = targets.items()
+
+    def step(x: Tensor) -> dict[int, Tensor]:
+        s = objective.stat(net(x))
+        objective.loss_from(s).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return {last: s.detach()}
+
+    return step
+
+
+def run_loop(
+    step: Step, targets: Targets, X: Tensor, cfg: LoopConfig, generator: torch.Generator
+) -> int:
+    """Shuffled mini-batch epochs with radius updates; returns the number of steps taken.
+
+    Radii of soft-boundary / least-squares targets are set to the ``(1 - nu)``-quantile of the
+    distances seen during the epoch, at the end of every ``radius_update_every``-th epoch
+    after ``radius_warmup_epochs`` warm-up epochs.
+    """
+    radius = {k: o for k, o in targets.items() if isinstance(o, RadiusSVDD)}
+    steps = 0
+    for epoch in range(cfg.epochs):
+        order = torch.randperm(len(X), generator=generator).to(X.device)
+        seen: dict[int, list[Tensor]] = {k: [] for k in radius}
+        for idx in batches(len(X), cfg.batch_size, order):
+            if cfg.max_steps is not None and steps >= cfg.max_steps:
+                break
+            stats = step(X[idx])
+            steps += 1
+            for k in radius:
+                seen[k].append(stats[k])
+        done = epoch + 1 - cfg.radius_warmup_epochs
+        if done > 0 and (done - 1) % cfg.radius_update_every == 0:
+            for k, o in radius.items():
+                if seen[k]:
+                    o.update_radius(torch.cat(seen[k]))
+        if cfg.max_steps is not None and steps >= cfg.max_steps:
+            break
+    return steps
+
+
+@torch.no_grad()
+def layer_scores(net: LayerStack, targets: Targets, X: Tensor, batch_size: int) -> Tensor:
+    """Per-sample scores of every target layer, (N, n_targets) float64, in evaluation mode."""
+    net.eval()
+    out = []
+    for idx in batches(len(X), batch_size):
+        cols = [
+            targets[k].score(h.double())
+            for k, h in enumerate(net.outputs(X[idx], detach=True))
+            if k in targets
+        ]
+        out.append(torch.stack(cols, 1))
+    return torch.cat(out)
