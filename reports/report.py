@@ -62,6 +62,8 @@ def _setup(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
         "",
         setup.datasets_table(runs).markdown(),
         "",
+        *setup.datasets_provenance(runs),
+        "",
         "### Detectors",
         "",
         setup.detectors_table(runs, order).markdown(),
@@ -137,8 +139,9 @@ def _cost(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
         return
     doc.add(
         "Mean AUROC over datasets (of the AUROC table's means) against the mean over "
-        "finished runs of peak training memory and fit time. Pareto: no other detector "
-        "uses less or equal memory with higher or equal AUROC.",
+        "finished runs of peak training memory and fit time. Pareto memory (time): no other "
+        "detector has less or equal memory (fit time) with higher or equal AUROC, one of them "
+        "strictly.",
         "",
     )
     doc.table(tables.cost_table(cost), "cost", "Accuracy against training memory and time.")

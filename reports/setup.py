@@ -46,39 +46,36 @@ def overview(runs: pd.DataFrame) -> list[str]:
     ]
 
 
+def _datasets(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    ds = _col(runs, param(schema.PARAM_DATASET)).astype(str)
+    return [(name, runs[ds == name]) for name in sorted(set(ds) - {"", "nan"})]
+
+
 def datasets_table(runs: pd.DataFrame) -> Table:
-    """Per dataset: protocol, source, preprocessing, data hash, classes and split sizes."""
-    ds = _col(runs, param(schema.PARAM_DATASET))
-    rows = []
-    for name in sorted({str(x) for x in ds.dropna() if str(x)}):
-        g = runs[ds.astype(str) == name]
-        rows.append(
-            [
-                name,
-                values(_col(g, tag(schema.TAG_DATA_PROTOCOL))),
-                values(_col(g, tag(schema.TAG_DATA_SOURCE))),
-                values(_col(g, tag(schema.TAG_DATA_PREPROCESSING))),
-                values(_col(g, tag(schema.TAG_DATA_SHA256)).astype(str).str[:12]),
-                str(stats.simple(g).query("normal_class != ''")["normal_class"].nunique()),
-                _range(_col(g, "metrics." + schema.METRIC_N_TRAIN)),
-                _range(_col(g, "metrics." + schema.METRIC_N_TEST)),
-                _range(_col(g, "metrics." + schema.METRIC_ANOMALY_RATIO), 3),
-            ]
-        )
-    return Table(
+    """Per dataset: protocol, number of normal classes, split sizes, anomaly ratio."""
+    rows = [
         [
-            "dataset",
-            "protocol",
-            "source",
-            "preprocessing",
-            "sha256",
-            "classes",
-            "n_train",
-            "n_test",
-            "anomaly ratio",
-        ],
-        rows,
-    )
+            name,
+            values(_col(g, tag(schema.TAG_DATA_PROTOCOL))),
+            str(stats.simple(g).query("normal_class != ''")["normal_class"].nunique()),
+            _range(_col(g, "metrics." + schema.METRIC_N_TRAIN)),
+            _range(_col(g, "metrics." + schema.METRIC_N_TEST)),
+            _range(_col(g, "metrics." + schema.METRIC_ANOMALY_RATIO), 3),
+        ]
+        for name, g in _datasets(runs)
+    ]
+    header = ["dataset", "protocol", "classes", "n_train", "n_test", "anomaly ratio"]
+    return Table(header, rows)
+
+
+def datasets_provenance(runs: pd.DataFrame) -> list[str]:
+    """Per dataset: source, preprocessing and data hash, as bullet lines (too long for a table)."""
+    return [
+        f"- **{name}**: source {values(_col(g, tag(schema.TAG_DATA_SOURCE)))}; "
+        f"preprocessing {values(_col(g, tag(schema.TAG_DATA_PREPROCESSING)))}; "
+        f"sha256 `{values(_col(g, tag(schema.TAG_DATA_SHA256)))}`"
+        for name, g in _datasets(runs)
+    ]
 
 
 def detectors_table(runs: pd.DataFrame, order: list[str]) -> Table:

@@ -282,7 +282,7 @@ def cliques(average: pd.Series, cd: float) -> list[list[str]]:
 
 
 def cost(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per detector: mean AUROC over datasets, mean peak train memory and fit time, Pareto flag."""
+    """Per detector: mean AUROC over datasets, mean peak train memory and fit time, Pareto flags."""
     c = cells(runs, "auroc")
     f = finished(runs)
     out = pd.DataFrame(
@@ -297,7 +297,8 @@ def cost(runs: pd.DataFrame) -> pd.DataFrame:
         }
     )
     out["meter"] = out["meter"].fillna("")
-    out["pareto"] = pareto_front(out["peak_train_mem_bytes"], out["auroc"])
+    out["pareto_memory"] = pareto_front(out["peak_train_mem_bytes"], out["auroc"])
+    out["pareto_time"] = pareto_front(out["fit_seconds"], out["auroc"])
     return out.dropna(subset=["auroc"])
 
 
