@@ -102,3 +102,12 @@ def test_latex_escapes_and_booktabs(full: tuple[pd.DataFrame, Path]) -> None:
     assert "toy\\_a" in tex and "toy_a" not in tex.replace("toy\\_a", "")
     assert tex.count("\\toprule") == tex.count("\\midrule") == tex.count("\\bottomrule") == 1
     assert "±" not in tex and "—" not in tex
+
+
+def test_empty_experiment(store: tuple[str, Path], tmp_path: Path) -> None:
+    uri, root = store
+    MlflowClient(tracking_uri=uri).create_experiment("empty", (root / "empty").as_uri())
+    runs = reports.load_runs(["empty"], uri)
+    assert runs.empty and list(runs.columns[:4]) == ["run_id", "experiment", "run_name", "status"]
+    text = reports.write_report(runs, tmp_path).read_text()
+    assert "- Runs: 0 (none)" in text and "No finished run logged auroc." in text
