@@ -151,17 +151,31 @@ class OneClassDetector:
         self._targets: Targets = {}
         self._scale: Tensor | None = None
         self._in_shape: tuple[int, ...] = ()
+        self._built: tuple[tuple[int, ...], LayerStack] | None = None
+
+    def build(self, sample_shape: tuple[int, ...]) -> OneClassDetector:
+        """Build the initial network for samples of ``sample_shape`` ahead of ``fit``.
+
+        Optional: lets a memory meter around ``fit`` exclude the parameters' allocation. The
+        next ``fit`` on data of that shape trains this network (same weights as building it
+        inside ``fit``); any other fit builds afresh.
+        """
+        shape = tuple(int(n) for n in sample_shape)
+        self._built = shape, self._build(shape, self._generators()[0]).to(self.device)
+        return self
 
     # ---- contract -------------------------------------------------------------------------
     def fit(self, X: np.ndarray) -> OneClassDetector:
         """Train on normal samples ``X`` ((N, d) for the MLP, (N, C, H, W) for the CNN)."""
         x = self._tensor(X, fitting=True)
-        init_gen, shuffle_gen = (
-            torch.Generator().manual_seed(int(s))
-            for s in np.random.SeedSequence(self.seed).generate_state(2)
-        )
+        init_gen, shuffle_gen = self._generators()
         hp = self.hparams
-        net = self._build(x.shape[1:], init_gen).to(self.device)
+        shape = tuple(x.shape[1:])
+        built, self._built = self._built, None
+        if built is not None and built[0] == shape:
+            net = built[1]
+        else:
+            net = self._build(shape, init_gen).to(self.device)
         n_layers = len(net.layers)
         ids = range(n_layers) if self.mode == "ff" else [n_layers - 1]
         targets: Targets = {
@@ -217,6 +231,11 @@ class OneClassDetector:
         return sum(p.numel() for p in self._net.parameters() if p.requires_grad)
 
     # ---- helpers --------------------------------------------------------------------------
+    def _generators(self) -> tuple[torch.Generator, torch.Generator]:
+        """Fresh (init, shuffle) generators derived from the seed."""
+        init, shuffle = np.random.SeedSequence(self.seed).generate_state(2)
+        return torch.Generator().manual_seed(int(init)), torch.Generator().manual_seed(int(shuffle))
+
     @property
     def _eval_batch(self) -> int:
         return max(self.hparams["batch_size"], 1024 if self.arch == "mlp" else 256)

@@ -151,3 +151,14 @@ def test_score_checks_input():
         det.score_samples(NORMAL[:, :3])
     with pytest.raises(ValueError, match="NaN"):
         det.score_samples(np.full((2, 8), np.nan))
+
+
+@pytest.mark.parametrize("mode", ff.MODES)
+def test_build_ahead_of_fit_changes_nothing(mode):
+    def scores(prebuild):
+        det = ff.OneClassDetector("hb-svdd", "mlp", mode, seed=5, epochs=2)
+        if prebuild:
+            det.build(NORMAL.shape[1:])
+        return det.fit(NORMAL).score_samples(TEST_X)
+
+    assert np.array_equal(scores(True), scores(False))
