@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+import seaborn as sns
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from reports import stats  # noqa: E402
+from reports import stats
 
 COLUMN_WIDTH_IN = 3.3
 STYLE = {
@@ -28,20 +27,21 @@ STYLE = {
 }
 MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 MIB = 2**20
+PLAIN = FuncFormatter(lambda v, _: f"{v:g}")
 
 
-def _save(fig: plt.Figure, out_dir: Path, name: str) -> list[Path]:
+def _save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
     fig.savefig(paths[0], dpi=300, bbox_inches="tight")
     fig.savefig(paths[1], bbox_inches="tight")
-    plt.close(fig)
     return paths
 
 
-def _cost_scatter(cost: pd.DataFrame, x: str, xlabel: str, scale: float) -> plt.Figure:
+def _cost_scatter(cost: pd.DataFrame, x: str, xlabel: str, scale: float) -> Figure:
     """AUROC against a cost, one marker shape per memory meter, Pareto front as a step line."""
-    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.4))
+    fig = Figure(figsize=(COLUMN_WIDTH_IN, 2.4))
+    ax = fig.subplots()
     data = cost.dropna(subset=[x])
     for i, (meter, g) in enumerate(data.groupby("meter")):
         ax.scatter(
@@ -68,6 +68,7 @@ def _cost_scatter(cost: pd.DataFrame, x: str, xlabel: str, scale: float) -> plt.
             front[x] / scale, front["auroc"], s=60, facecolors="none", edgecolors="0.2", zorder=4
         )
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(PLAIN)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean AUROC over datasets")
     ax.legend(frameon=False)
@@ -76,14 +77,14 @@ def _cost_scatter(cost: pd.DataFrame, x: str, xlabel: str, scale: float) -> plt.
 
 def memory_vs_auroc(cost: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Mean AUROC against mean peak training memory, Pareto front (less memory, more AUROC)."""
-    with plt.rc_context(STYLE):
+    with rc_context(STYLE):
         fig = _cost_scatter(cost, "peak_train_mem_bytes", "peak training memory (MiB)", MIB)
         return _save(fig, out_dir, "memory_vs_auroc")
 
 
 def fit_time_vs_auroc(cost: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Mean AUROC against mean fit time, Pareto front (faster, more AUROC)."""
-    with plt.rc_context(STYLE):
+    with rc_context(STYLE):
         fig = _cost_scatter(cost, "fit_seconds", "fit time (s)", 1.0)
         return _save(fig, out_dir, "fit_time_vs_auroc")
 
@@ -93,14 +94,9 @@ def auroc_distributions(trials: pd.DataFrame, order: list[str], out_dir: Path) -
     datasets = sorted(trials["dataset"].unique())
     order = [d for d in order if d in set(trials["detector"])]
     height = 0.4 + 0.16 * len(order)
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(
-            len(datasets),
-            1,
-            sharex=True,
-            squeeze=False,
-            figsize=(COLUMN_WIDTH_IN, height * len(datasets) + 0.3),
-        )
+    with rc_context(STYLE):
+        fig = Figure(figsize=(COLUMN_WIDTH_IN, height * len(datasets) + 0.3))
+        axes = fig.subplots(len(datasets), 1, sharex=True, squeeze=False)
         for ax, d in zip(axes[:, 0], datasets, strict=True):
             sub = trials[trials["dataset"] == d]
             sns.boxplot(
@@ -125,8 +121,9 @@ def auroc_distributions(trials: pd.DataFrame, order: list[str], out_dir: Path) -
 
 def memory_vs_depth(sweep: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path) -> list[Path]:
     """Measured peak training memory against depth, FF and BP, with BP's analytic line."""
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 2.4))
+    with rc_context(STYLE):
+        fig = Figure(figsize=(COLUMN_WIDTH_IN, 2.4))
+        ax = fig.subplots()
         for i, (series, g) in enumerate(sweep.groupby("series")):
             g = g.sort_values("depth")
             ax.plot(
@@ -152,6 +149,9 @@ def memory_vs_depth(sweep: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path) 
         mem = sweep["peak_train_mem_bytes"]
         if mem.min() > 0 and mem.max() / mem.min() >= 10:
             ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(PLAIN)
+            ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("depth (hidden layers)")
         ax.set_ylabel("peak training memory (MiB)")
         ax.legend(frameon=False)
@@ -163,8 +163,8 @@ def cd_diagram(ranking: stats.Ranking, out_dir: Path) -> list[Path]:
     avg = ranking.average
     k = len(avg)
     half = (k + 1) // 2
-    with plt.rc_context(STYLE):
-        fig = plt.figure(figsize=(COLUMN_WIDTH_IN, 0.6 + 0.16 * half))
+    with rc_context(STYLE):
+        fig = Figure(figsize=(COLUMN_WIDTH_IN, 0.6 + 0.16 * half))
         ax = fig.add_axes((0.3, 0.02, 0.4, 0.96))  # the margins hold the detector names
         ax.set_xlim(1, max(k, 2))
         ax.set_ylim(-(half + 0.5), 1.6)
