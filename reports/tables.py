@@ -65,7 +65,7 @@ class Table:
             t = latex_text(text)
             return rf"\textbf{{{t}}}" if (i, j) in self.bold else t
 
-        spec = "l" + "r" * (len(self.header) - 1)
+        spec = "".join("r" if j and self._numeric(j) else "l" for j in range(len(self.header)))
         body = [
             " & ".join(cell(i, j, t) for j, t in enumerate(r)) + r" \\"
             for i, r in enumerate(self.rows)
@@ -88,6 +88,10 @@ class Table:
                 "",
             ]
         )
+
+    def _numeric(self, j: int) -> bool:
+        """True when every cell of column ``j`` is a number (or missing): right-aligned."""
+        return all(r[j] == MISSING or r[j].lstrip("-")[:1].isdigit() for r in self.rows)
 
 
 def latex_text(text: str) -> str:
