@@ -5,6 +5,8 @@ Memory meters (named on every run as ``bench.memory_meter``):
 - ``memray-peak-heap`` (CPU): peak of live heap bytes allocated while ``fit`` runs, from a
   ``memray.Tracker``; allocations made before ``fit`` (interpreter, libraries, data) do not
   count, so the figure shows what training itself holds (activations, grads, optimizer state).
+  Detectors with a ``build(sample_shape)`` method get their network built before the meter
+  starts, so parameters are not counted either (``n_params`` reports them).
 - ``cuda-max-allocated`` (CUDA): ``torch.cuda.max_memory_allocated`` during ``fit`` minus what
   was allocated when it started.
 - ``peak_rss_bytes`` is the process' resident-set high-water mark during ``fit`` (VmHWM, reset
@@ -20,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +92,19 @@ def _cuda_peak(reading: Reading, device: torch.device) -> Iterator[None]:
     peak = float(torch.cuda.max_memory_allocated(device) - start)
     reading.peak_train_mem_bytes = reading.peak_gpu_mem_bytes = peak
     reading.meter = CUDA
+
+
+@cache
+def warm_up() -> None:
+    """Pay torch's one-time allocations (autograd engine, kernels' scratch buffers) once per
+    process, outside any meter, so the first trial of a worker is not charged for them."""
+    layer = torch.nn.Linear(64, 64)
+    optimizer = torch.optim.Adam(layer.parameters())
+    for _ in range(2):
+        layer(torch.randn(32, 64)).square().mean().backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    measure_fit(lambda: None, "cpu")
 
 
 def measure_fit(fit: Callable[[], Any], device: str | torch.device) -> Reading:

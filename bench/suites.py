@@ -70,7 +70,8 @@ SUITES.add(
     Suite(
         "memory",
         f"peak training memory vs depth: {MEMORY_WIDTH}-wide MLP, depths {MEMORY_DEPTHS}, "
-        f"batch {MEMORY_BATCH}, {MEMORY_STEPS} plain-SGD steps (no optimizer state)",
+        f"batch {MEMORY_BATCH}, {MEMORY_STEPS} plain-SGD steps (no optimizer state), "
+        "last-layer scores",
         _fixed("synthetic-memory"),
         detectors=("ff-hb-svdd-mlp", "bp-hb-svdd-mlp", "ff-goodness-mlp", "bp-goodness-mlp"),
         grid=tuple(
@@ -79,6 +80,7 @@ SUITES.add(
                 "batch_size": MEMORY_BATCH,
                 "max_steps": MEMORY_STEPS,
                 "optimizer": "sgd",
+                "score_layers": "last",  # no scoring pass inside fit: fit holds training only
             }
             for depth in MEMORY_DEPTHS
         ),

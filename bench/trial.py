@@ -81,16 +81,22 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
     import torch
 
     from bench.detectors import DETECTORS
-    from bench.meters import measure_fit, timed
+    from bench.meters import measure_fit, timed, warm_up
     from datasets import load_split
 
+    warm_up()
     spec = DETECTORS.get(trial.detector)
     split = load_split(trial.dataset, trial.normal_class, trial.seed, data_dir=data_dir)
     torch.manual_seed(trial.seed)
     np.random.seed(trial.seed % 2**32)
+    X_train, X_test = split.X_train, split.X_test
+    if split.is_image and spec.inputs != "images":  # MLPs and PyOD see images as rows
+        X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
     detector = spec.build(trial.seed, device, trial.hparams)
-    reading = measure_fit(lambda: detector.fit(split.X_train), device)
-    scores, score_seconds = timed(lambda: detector.score_samples(split.X_test), device)
+    if callable(getattr(detector, "build", None)):  # parameters allocated outside the meter
+        detector.build(X_train.shape[1:])
+    reading = measure_fit(lambda: detector.fit(X_train), device)
+    scores, score_seconds = timed(lambda: detector.score_samples(X_test), device)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     if scores.shape != (len(split.y_test),):
         n_test = len(split.y_test)

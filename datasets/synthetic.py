@@ -12,20 +12,27 @@ MEMORY_DIM = 1024
 MEMORY_TRAIN = 4096
 MEMORY_TEST = 1024
 MEMORY_ANOMALY_FRACTION = 0.1
-MEMORY_SHIFT = 1.0
+MEMORY_RANK = 32
 
 
 def load_memory_workload(data_dir: Path, normal_class: int | str, seed: int) -> Split:
-    """Gaussian normals N(0, I) in 1024-d; anomalies shifted by +1 on every coordinate.
+    """Normals near a random 32-d subspace of 1024-d space; anomalies isotropic Gaussian.
 
     The workload of the memory-versus-depth study: large enough that a batch of 512
-    fills a 1024-wide layer, small enough to build in a fraction of a second.
+    fills a 1024-wide layer, small enough to build in a fraction of a second. Both
+    classes have the same expected norm, so only the shape of the data tells them apart.
     """
     rng = np.random.default_rng([seed, 20240527])
     n_anomalies = int(MEMORY_TEST * MEMORY_ANOMALY_FRACTION)
-    X_train = rng.standard_normal((MEMORY_TRAIN, MEMORY_DIM), dtype=np.float32)
-    X_test = rng.standard_normal((MEMORY_TEST, MEMORY_DIM), dtype=np.float32)
-    X_test[:n_anomalies] += MEMORY_SHIFT
+    basis = rng.standard_normal((MEMORY_RANK, MEMORY_DIM)) / np.sqrt(MEMORY_RANK)
+
+    def normals(n: int) -> np.ndarray:
+        signal = rng.standard_normal((n, MEMORY_RANK)) @ basis
+        return (0.95 * signal + 0.05 * rng.standard_normal((n, MEMORY_DIM))).astype(np.float32)
+
+    X_train = normals(MEMORY_TRAIN)
+    X_test = normals(MEMORY_TEST)
+    X_test[:n_anomalies] = rng.standard_normal((n_anomalies, MEMORY_DIM))
     y_test = np.zeros(MEMORY_TEST, dtype=np.int64)
     y_test[:n_anomalies] = 1
     return Split(
@@ -39,8 +46,9 @@ def load_memory_workload(data_dir: Path, normal_class: int | str, seed: int) -> 
         test_idx=np.arange(MEMORY_TRAIN, MEMORY_TRAIN + MEMORY_TEST),
         feature_shape=(MEMORY_DIM,),
         provenance=Provenance(
-            protocol="synthetic-gaussian-shift",
+            protocol="synthetic-low-rank-vs-isotropic",
             source="generated: numpy default_rng([seed, 20240527])",
-            preprocessing=f"none; anomalies = normals + {MEMORY_SHIFT} on every coordinate",
+            preprocessing=f"none; normals rank-{MEMORY_RANK} Gaussian + 5% isotropic noise, "
+            "anomalies isotropic N(0, I)",
         ),
     )

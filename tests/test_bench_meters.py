@@ -1,0 +1,45 @@
+"""The memory meter must see what training holds: BP grows with depth, FF does not."""
+
+import numpy as np
+import pytest
+
+import ff
+from bench.meters import MEMRAY, measure_fit, warm_up
+
+WIDTH, BATCH = 256, 256
+ANALYTIC_PER_LAYER = BATCH * WIDTH * 4 * 2  # float32, two saved tensors per layer
+
+
+def _peak(mode: str, depth: int) -> float:
+    X = np.random.default_rng(0).standard_normal((2 * BATCH, WIDTH)).astype(np.float32)
+    detector = ff.OneClassDetector(
+        "hb-svdd", "mlp", mode, widths=[WIDTH] * depth, batch_size=BATCH, max_steps=2,
+        optimizer="sgd", score_layers="last",
+    )
+    detector.build(X.shape[1:])
+    warm_up()
+    reading = measure_fit(lambda: detector.fit(X), "cpu")
+    assert reading.meter == MEMRAY
+    assert reading.seconds > 0 and reading.peak_rss_bytes > 0
+    assert reading.peak_gpu_mem_bytes is None
+    return reading.peak_train_mem_bytes
+
+
+def test_bp_peak_grows_with_depth_and_ff_peak_stays_flat():
+    bp2, bp8 = _peak("bp", 2), _peak("bp", 8)
+    ff2, ff8 = _peak("ff", 2), _peak("ff", 8)
+    assert bp8 - bp2 >= 0.8 * 6 * ANALYTIC_PER_LAYER
+    assert ff8 <= 1.2 * ff2
+    assert bp8 >= 2 * ff8
+
+
+def test_meter_counts_allocations_made_inside_fit_only():
+    held = []
+
+    def allocate() -> None:
+        held.append(np.ones(4 * 2**20 // 8))  # 4 MiB kept alive by the test
+
+    reading = measure_fit(allocate, "cpu")
+    assert reading.peak_train_mem_bytes == pytest.approx(4 * 2**20, rel=0.05)
+    reading = measure_fit(lambda: None, "cpu")
+    assert reading.peak_train_mem_bytes < 2**20
