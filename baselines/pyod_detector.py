@@ -29,6 +29,19 @@ def _jsonable(value: Any) -> Any:
         return repr(value)
 
 
+SET_BY_WRAPPER = ("random_state", "device", "verbose", "n_features")
+
+
+def pyod_defaults(estimator: type) -> dict[str, Any]:
+    """The estimator's own keyword defaults (JSON-able ones), minus what the wrapper sets."""
+    params = inspect.signature(estimator.__init__).parameters
+    return {
+        k: _jsonable(p.default)
+        for k, p in params.items()
+        if k != "self" and k not in SET_BY_WRAPPER and p.default is not inspect.Parameter.empty
+    }
+
+
 class PyODDetector:
     """Wrap a PyOD estimator class: ``fit`` on normals, ``score_samples`` = ``decision_function``.
 

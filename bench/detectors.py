@@ -20,7 +20,7 @@ from pyod.models.ocsvm import OCSVM
 from pyod.models.pca import PCA
 
 import ff
-from baselines.pyod_detector import PyODDetector
+from baselines.pyod_detector import PyODDetector, pyod_defaults
 from bench.contract import Detector
 from bench.registry import Registry
 
@@ -93,29 +93,29 @@ for _objective in ff.OBJECTIVES:
             )
 
 
-# --- PyOD baselines: one line each ---
-def _pyod(name: str, estimator: type, description: str, **defaults: Any) -> None:
+# --- PyOD baselines: one line each, with PyOD's own defaults ---
+def _pyod(name: str, estimator: type, description: str) -> None:
     _add(
         DetectorSpec(
             name=name,
             family="pyod",
             factory=partial(PyODDetector, estimator),
-            defaults=defaults,
+            defaults=pyod_defaults(estimator),
             description=description,
         )
     )
 
 
 _pyod("pyod-ocsvm", OCSVM, "one-class SVM, RBF kernel")
-_pyod("pyod-iforest", IForest, "isolation forest", n_estimators=100)
-_pyod("pyod-knn", KNN, "k-nearest-neighbour distance", n_neighbors=5)
-_pyod("pyod-lof", LOF, "local outlier factor", n_neighbors=20)
+_pyod("pyod-iforest", IForest, "isolation forest")
+_pyod("pyod-knn", KNN, "k-nearest-neighbour distance")
+_pyod("pyod-lof", LOF, "local outlier factor")
 _pyod("pyod-ecod", ECOD, "empirical-CDF outlier detection")
 _pyod("pyod-copod", COPOD, "copula-based outlier detection")
-_pyod("pyod-hbos", HBOS, "histogram-based outlier score", n_bins=10)
+_pyod("pyod-hbos", HBOS, "histogram-based outlier score")
 _pyod("pyod-pca", PCA, "PCA reconstruction distance")
-_pyod("pyod-autoencoder", AutoEncoder, "fully connected autoencoder", epoch_num=10)
-_pyod("pyod-deepsvdd", DeepSVDD, "PyOD's backprop Deep SVDD", epochs=20)
+_pyod("pyod-autoencoder", AutoEncoder, "fully connected autoencoder")
+_pyod("pyod-deepsvdd", DeepSVDD, "PyOD's backprop Deep SVDD")
 
 
 # --- Test detectors: never selected by --all or by patterns, only by exact name ---

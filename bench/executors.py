@@ -7,11 +7,14 @@ import multiprocessing as mp
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any
 
+from bench.allocmeter import preload_env
 from bench.trial import Trial, TrialResult, execute, failed
 
 
@@ -46,21 +49,41 @@ def _death_message(code: int | None) -> str:
 
 
 class _Slot:
-    """One worker process and the trial it is running."""
+    """One worker process and the trials sent to it (the first is running, the rest wait)."""
 
     def __init__(self, ctx: mp.context.BaseContext, options: RunOptions):
         self.conn, child = ctx.Pipe()
-        env_threads = str(options.threads_per_trial)
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = env_threads
-        self.process = ctx.Process(target=_worker, args=(child, options), daemon=True)
-        self.process.start()
+        threads = str(options.threads_per_trial)
+        child_env = preload_env(
+            {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
+        )
+        saved = dict(os.environ)
+        os.environ.update(child_env)  # a spawned child starts with the parent's environment
+        try:
+            self.process = ctx.Process(target=_worker, args=(child, options), daemon=True)
+            self.process.start()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         child.close()
-        self.trial: Trial | None = None
-        self.started = 0.0
+        self.inflight: deque[tuple[Trial, float]] = deque()
 
     def submit(self, trial: Trial) -> None:
-        self.trial, self.started = trial, time.time()
-        self.conn.send(trial)
+        """Queue ``trial``; a worker that is gone is noticed by ``receive``."""
+        self.inflight.append((trial, time.time()))
+        with contextlib.suppress(OSError):
+            self.conn.send(trial)
+
+    def receive(self) -> TrialResult | None:
+        """The head trial's result, or None when the process died (nothing more to read)."""
+        if self.conn.poll():
+            try:
+                result = self.conn.recv()
+            except (EOFError, OSError):
+                return None
+            self.inflight.popleft()
+            return result
+        return None if not self.process.is_alive() else _NOT_YET
 
     def stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -71,10 +94,18 @@ class _Slot:
             self.process.join()
 
 
+_NOT_YET: Any = object()
+
+
 class LocalExecutor:
-    """``workers`` long-lived local processes; a worker that dies is recorded and replaced."""
+    """``workers`` long-lived local processes; a worker that dies is recorded and replaced.
+
+    Each worker holds up to ``QUEUE`` trials, so it starts the next one while the driver
+    records the last result.
+    """
 
     name = "local"
+    QUEUE = 2
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
@@ -84,38 +115,34 @@ class LocalExecutor:
         if not trials:
             return
         ctx = mp.get_context("spawn")
-        pending = list(reversed(trials))
+        pending = deque(trials)
         slots = [_Slot(ctx, options) for _ in range(min(self.workers, len(trials)))]
+
+        def fill(slot: _Slot) -> None:
+            while pending and len(slot.inflight) < self.QUEUE:
+                slot.submit(pending.popleft())
+
         try:
             for slot in slots:
-                slot.submit(pending.pop())
-            busy = len(slots)
-            while busy:
-                active = [s for s in slots if s.trial]
-                ready = wait([s.conn for s in active] + [s.process.sentinel for s in active])
+                fill(slot)
+            while any(slot.inflight for slot in slots):
+                active = [s for s in slots if s.inflight]
+                wait([s.conn for s in active] + [s.process.sentinel for s in active])
                 for i, slot in enumerate(slots):
-                    if slot.trial is None:
+                    if not slot.inflight:
                         continue
-                    if slot.conn in ready or slot.conn.poll():
-                        try:
-                            result = slot.conn.recv()
-                        except EOFError:
-                            result = None
-                    elif slot.process.sentinel in ready:
-                        result = None
-                    else:
+                    result = slot.receive()
+                    if result is _NOT_YET:
                         continue
-                    if result is None:  # the process died with the trial
+                    if result is None:  # the process died with its running trial
                         slot.process.join(timeout=5)
                         message = _death_message(slot.process.exitcode)
-                        result = failed(slot.trial, message, message, slot.started)
+                        trial, started = slot.inflight.popleft()
+                        result = failed(trial, message, message, started)
+                        pending.extendleft(reversed([t for t, _ in slot.inflight]))
                         slot = slots[i] = _Slot(ctx, options)
-                    slot.trial = None
-                    busy -= 1
+                    fill(slot)
                     yield result
-                    if pending:
-                        slot.submit(pending.pop())
-                        busy += 1
         finally:
             for slot in slots:
                 slot.stop()

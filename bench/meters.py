@@ -2,9 +2,12 @@
 
 Memory meters (named on every run as ``bench.memory_meter``):
 
-- ``memray-peak-heap`` (CPU): peak of live heap bytes allocated while ``fit`` runs, from a
-  ``memray.Tracker``; allocations made before ``fit`` (interpreter, libraries, data) do not
-  count, so the figure shows what training itself holds (activations, grads, optimizer state).
+- ``malloc-peak-heap`` (CPU, local workers): peak of live malloc-family bytes during ``fit``
+  above those live when it started, from the preloaded meter of ``bench.allocmeter``.
+- ``memray-peak-heap`` (CPU, elsewhere): the same figure from a ``memray.Tracker`` (peak of
+  the heap bytes allocated while ``fit`` runs). Both leave out what was allocated before
+  ``fit`` (interpreter, libraries, data), so the figure shows what training itself holds
+  (activations, grads, optimizer state).
   Detectors with a ``build(sample_shape)`` method get their network built before the meter
   starts, so parameters are not counted either (``n_params`` reports them).
 - ``cuda-max-allocated`` (CUDA): ``torch.cuda.max_memory_allocated`` during ``fit`` minus what
@@ -28,6 +31,10 @@ from typing import Any
 
 import torch
 
+from bench import allocmeter
+from bench.allocmeter import HeapMeter
+
+MALLOC = "malloc-peak-heap"
 MEMRAY = "memray-peak-heap"
 CUDA = "cuda-max-allocated"
 
@@ -83,6 +90,14 @@ def _memray_peak(reading: Reading) -> Iterator[None]:
 
 
 @contextmanager
+def _malloc_peak(reading: Reading, meter: HeapMeter) -> Iterator[None]:
+    start = meter.start()
+    yield
+    reading.peak_train_mem_bytes = float(meter.peak() - start)
+    reading.meter = MALLOC
+
+
+@contextmanager
 def _cuda_peak(reading: Reading, device: torch.device) -> Iterator[None]:
     torch.cuda.synchronize(device)
     torch.cuda.reset_peak_memory_stats(device)
@@ -112,7 +127,12 @@ def measure_fit(fit: Callable[[], Any], device: str | torch.device) -> Reading:
     device = torch.device(device)
     reading = Reading()
     rss_reset = _reset_rss_peak()
-    meter = _cuda_peak(reading, device) if device.type == "cuda" else _memray_peak(reading)
+    if device.type == "cuda":
+        meter = _cuda_peak(reading, device)
+    elif heap := allocmeter.active():
+        meter = _malloc_peak(reading, heap)
+    else:
+        meter = _memray_peak(reading)
     with meter:
         start = time.perf_counter()
         fit()

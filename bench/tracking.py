@@ -14,7 +14,8 @@ from typing import Any
 
 import mlflow
 import numpy as np
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Metric, Param
+from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
 
 from bench import schema
@@ -147,7 +148,7 @@ class Store:
         run = self.client.create_run(
             self.experiment_id,
             start_time=int(result.start_time * 1000),
-            tags={"mlflow.runName": trial.run_name},
+            tags={k: str(v) for k, v in tags.items()},
             run_name=trial.run_name,
         )
         run_id = run.info.run_id
@@ -164,8 +165,8 @@ class Store:
             run_id,
             metrics=[Metric(k, float(v), stamp, 0) for k, v in sorted(result.metrics.items())],
             params=[Param(k, _param_value(v)) for k, v in sorted(params.items())],
-            tags=[RunTag(k, str(v)) for k, v in sorted(tags.items())],
         )
+        artifacts = get_artifact_repository(run.info.artifact_uri)  # no store round trip
         with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
             if result.scores is not None:
                 path = Path(tmp) / schema.ARTIFACT_SCORES
@@ -177,10 +178,10 @@ class Store:
                     comments="",
                     fmt=["%d", "%d", "%.10g"],
                 )
-                self.client.log_artifact(run_id, str(path))
+                artifacts.log_artifact(str(path))
             if result.traceback:
                 path = Path(tmp) / schema.ARTIFACT_TRACEBACK
                 path.write_text(result.traceback)
-                self.client.log_artifact(run_id, str(path))
+                artifacts.log_artifact(str(path))
         self.client.set_terminated(run_id, result.status, end_time=stamp)
         return run_id

@@ -12,7 +12,6 @@ from typing import Literal
 import platformdirs
 
 from bench.registry import Registry
-from datasets import images
 from datasets.embedded import load_embedded
 from datasets.errors import DatasetError
 from datasets.split import Split
@@ -40,6 +39,13 @@ DATASETS: Registry[DatasetSpec] = Registry("dataset")
 
 def _add(spec: DatasetSpec) -> None:
     DATASETS.add(spec.name, spec)
+
+
+def _load_images(source: str, data_dir: Path, normal_class: int | str, seed: int) -> Split:
+    """Image loaders import torchvision only when an image set is used."""
+    from datasets import images
+
+    return images.load_image_split(getattr(images, source), data_dir, int(normal_class), seed)
 
 
 _TEN = tuple(range(10))
@@ -86,7 +92,7 @@ _add(
 _add(
     DatasetSpec(
         "mnist",
-        partial(images.load_image_split, images.MNIST),
+        partial(_load_images, "MNIST"),
         _TEN,
         "images",
         True,
@@ -96,7 +102,7 @@ _add(
 _add(
     DatasetSpec(
         "fashion-mnist",
-        partial(images.load_image_split, images.FASHION_MNIST),
+        partial(_load_images, "FASHION_MNIST"),
         _TEN,
         "images",
         True,
@@ -106,7 +112,7 @@ _add(
 _add(
     DatasetSpec(
         "cifar10",
-        partial(images.load_image_split, images.CIFAR10),
+        partial(_load_images, "CIFAR10"),
         _TEN,
         "images",
         True,

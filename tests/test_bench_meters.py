@@ -1,10 +1,17 @@
 """The memory meter must see what training holds: BP grows with depth, FF does not."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import ff
-from bench.meters import MEMRAY, measure_fit, warm_up
+from bench import allocmeter
+from bench.meters import MALLOC, MEMRAY, measure_fit, warm_up
 
 WIDTH, BATCH = 256, 256
 ANALYTIC_PER_LAYER = BATCH * WIDTH * 4 * 2  # float32, two saved tensors per layer
@@ -19,7 +26,7 @@ def _peak(mode: str, depth: int) -> float:
     detector.build(X.shape[1:])
     warm_up()
     reading = measure_fit(lambda: detector.fit(X), "cpu")
-    assert reading.meter == MEMRAY
+    assert reading.meter == (MALLOC if allocmeter.active() else MEMRAY)
     assert reading.seconds > 0 and reading.peak_rss_bytes > 0
     assert reading.peak_gpu_mem_bytes is None
     return reading.peak_train_mem_bytes
@@ -43,3 +50,29 @@ def test_meter_counts_allocations_made_inside_fit_only():
     assert reading.peak_train_mem_bytes == pytest.approx(4 * 2**20, rel=0.05)
     reading = measure_fit(lambda: None, "cpu")
     assert reading.peak_train_mem_bytes < 2**20
+
+
+PRELOADED = """
+import json, numpy as np
+from bench import allocmeter
+from bench.meters import measure_fit, warm_up
+import tests.test_bench_meters as t
+warm_up()
+held = []
+four_mib = measure_fit(lambda: held.append(np.ones(2**19)), "cpu")
+peaks = {f"{m}{d}": t._peak(m, d) for m in ("bp", "ff") for d in (2, 8)}
+print(json.dumps({"meter": four_mib.meter, "four_mib": four_mib.peak_train_mem_bytes, **peaks}))
+"""
+
+
+@pytest.mark.skipif(allocmeter.library() is None, reason="no C compiler for the malloc meter")
+def test_preloaded_malloc_meter_agrees_with_the_picture(tmp_path):
+    env = allocmeter.preload_env(dict(os.environ))
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", PRELOADED], env=env, cwd=root,
+                         capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["meter"] == MALLOC
+    assert got["four_mib"] == pytest.approx(4 * 2**20, rel=0.05)
+    assert got["bp8"] - got["bp2"] >= 0.8 * 6 * ANALYTIC_PER_LAYER
+    assert got["ff8"] <= 1.2 * got["ff2"]
