@@ -26,7 +26,7 @@ SOURCE = Path(__file__).with_name("allocmeter.c")
 @cache
 def library() -> Path | None:
     """The compiled meter (built once per source version into the user cache), or None."""
-    if not sys.platform.startswith("linux"):
+    if not sys.platform.startswith("linux") or not SOURCE.exists():
         return None
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not compiler:

@@ -208,7 +208,8 @@ class OneClassDetector:
             self._net, self._targets = net, targets
             self._scale = None
             if hp["score_layers"] == "sum":
-                train_scores = layer_scores(net, targets, x, self._eval_batch)
+                # in training-sized batches, so this pass never outgrows a training step
+                train_scores = layer_scores(net, targets, x, hp["batch_size"])
                 self._scale = train_scores.abs().mean(0).clamp_min(1e-12)
         return self
 
