@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import ff
 from bench import allocmeter
@@ -76,3 +77,15 @@ def test_preloaded_malloc_meter_agrees_with_the_picture(tmp_path):
     assert got["four_mib"] == pytest.approx(4 * 2**20, rel=0.05)
     assert got["bp8"] - got["bp2"] >= 0.8 * 6 * ANALYTIC_PER_LAYER
     assert got["ff8"] <= 1.2 * got["ff2"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_trial_records_the_allocator_peak():
+    from bench.trial import Trial, execute
+
+    trial = Trial("ff-hb-svdd-mlp", "wine", 0, 0, {"epochs": 2})
+    result = execute(trial, "cuda", None)
+    assert result.status == "FINISHED", result.error
+    assert result.tags["bench.memory_meter"] == "cuda-max-allocated"
+    assert result.metrics["peak_gpu_mem_bytes"] > 0
+    assert result.metrics["peak_train_mem_bytes"] == result.metrics["peak_gpu_mem_bytes"]

@@ -13,8 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from bench import schema
-from bench import allocmeter
+from bench import allocmeter, schema
 from bench.cli import main
 from bench.meters import MALLOC, MEMRAY
 
