@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
+from test_datasets_images import _write_mnist_like
 
 from bench import allocmeter, schema
 from bench.cli import main
@@ -151,3 +152,17 @@ def test_killed_sweep_resumes_without_duplicates(tmp_path):
     assert len(hashes) == len(set(hashes)) == len(FAST_PYOD) * 3 * 2
     assert np.isfinite([r.data.metrics[schema.METRIC_AUROC] for r in runs
                         if r.info.status == "FINISHED"]).all()
+
+
+def test_cnn_twins_run_on_image_files_through_the_harness(tmp_path):
+    data_dir = tmp_path / "data"
+    _write_mnist_like(data_dir, "MNIST")  # tiny IDX files read by torchvision's real MNIST
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    code = main(["run", "-d", "ff-hb-svdd-cnn", "-d", "bp-hb-svdd-cnn", "--dataset", "mnist",
+                 "--seeds", "1", "--param", "epochs=1", "--data-dir", str(data_dir),
+                 "--no-progress", "--tracking-uri", uri, "--experiment", "cnn"])
+    assert code == 0
+    runs = _runs(uri, "cnn")
+    assert len(runs) == 2 * 10 and all(r.info.status == "FINISHED" for r in runs)
+    assert {r.data.tags[schema.TAG_ARCH] for r in runs} == {"cnn"}
+    assert all(r.data.params["hp.channels"] == "[8, 4]" for r in runs)
