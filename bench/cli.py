@@ -170,10 +170,9 @@ def _run(args: argparse.Namespace) -> int:
 
     by_reason: dict[str, list[str]] = {}
     for skip in plan.skipped:
-        reason = skip.reason.replace(skip.detector, "it")
-        by_reason.setdefault(reason, []).append(f"{skip.detector} on {skip.dataset}")
+        by_reason.setdefault(skip.reason, []).append(f"{skip.detector} on {skip.dataset}")
     for reason, pairs in by_reason.items():
-        print(f"skipped {len(pairs)} pair(s), {reason}: {', '.join(pairs)}")
+        print(f"skipped {len(pairs)} pair(s) ({reason}): {', '.join(pairs)}")
     if args.dry_run:
         for trial in plan.trials:
             print(f"{trial.key}  {trial.run_name}  {json.dumps(trial.hparams, sort_keys=True)}")

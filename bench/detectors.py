@@ -50,7 +50,7 @@ class DetectorSpec:
     def accepts(self, is_image: bool) -> str | None:
         """Why this detector cannot run on such data, or None when it can."""
         if self.inputs == "images" and not is_image:
-            return f"{self.name} needs image data (C, H, W); the dataset is tabular"
+            return "needs image data (C, H, W) and the dataset is tabular"
         return None
 
     def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
