@@ -14,6 +14,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from bench import allocmeter
 from bench.allocmeter import preload_env
 from bench.trial import Trial, TrialResult, execute, failed
 
@@ -114,7 +115,9 @@ class LocalExecutor:
         """Yield one result per trial, in completion order."""
         if not trials:
             return
-        ctx = mp.get_context("spawn")
+        # A driver that already carries the heap meter forks its workers (no imports to
+        # repeat); otherwise workers are spawned with the meter preloaded.
+        ctx = mp.get_context("fork" if allocmeter.active() else "spawn")
         pending = deque(trials)
         slots = [_Slot(ctx, options) for _ in range(min(self.workers, len(trials)))]
 

@@ -59,20 +59,23 @@ def plan_sweep(
     skipped: list[Skip] = []
     for name in dataset_names:
         data = DATASETS.get(name)
+        runnable = []
         for spec in specs:
             reason = spec.accepts(data.kind == "images")
             if reason:
                 skipped.append(Skip(spec.name, name, reason))
                 continue
-            points = []
+            points: list[dict[str, Any]] = []
             for point in suite.grid:
                 known = {k: v for k, v in {**point, **overrides}.items() if k in spec.defaults}
                 hp = spec.resolve(known)
                 if hp not in points:
                     points.append(hp)
-            for hp in points:
-                for normal_class in data.normal_classes:
-                    for seed in seeds:
+            runnable.append((spec, points))
+        for normal_class in data.normal_classes:  # every detector on one split in turn
+            for seed in seeds:
+                for spec, points in runnable:
+                    for hp in points:
                         trials.append(
                             Trial(spec.name, name, normal_class, seed, hp, spec.version, suite.name)
                         )

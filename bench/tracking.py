@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sqlite3
 import subprocess
 import tempfile
 from functools import cache
@@ -17,9 +18,23 @@ import numpy as np
 from mlflow.entities import Metric, Param
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bench import schema
 from bench.trial import TrialResult
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_wal(connection: Any, _record: Any) -> None:
+    """SQLite stores in WAL mode: commits without a journal file per transaction, readers
+    (``mlflow ui``) never blocked by the sweep's writer; safe against a killed process."""
+    if isinstance(connection, sqlite3.Connection):
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
 
 PACKAGES = ("torch", "torchvision", "pyod", "mlflow", "numpy", "scikit-learn", "memray", "ray")
 MAX_PARAM_CHARS = 6000

@@ -7,13 +7,14 @@ import json
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from bench import schema
+from bench.metrics import auprc, auroc
 
 
 @dataclass(frozen=True)
@@ -77,19 +78,26 @@ def execute(trial: Trial, device: str, data_dir: Path | None) -> TrialResult:
         return failed(trial, f"{type(exc).__name__}: {exc}", traceback.format_exc(), start)
 
 
+@lru_cache(maxsize=2)
+def _cached_split(dataset: str, normal_class: int | str, seed: int, data_dir: Path | None) -> Any:
+    """Consecutive trials share a split (the plan runs every detector on one split in turn)."""
+    from datasets import load_split
+
+    return load_split(dataset, normal_class, seed, data_dir=data_dir)
+
+
 def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> TrialResult:
     import torch
 
     from bench.detectors import DETECTORS
     from bench.meters import measure_fit, timed, warm_up
-    from datasets import load_split
 
     warm_up()
     spec = DETECTORS.get(trial.detector)
-    split = load_split(trial.dataset, trial.normal_class, trial.seed, data_dir=data_dir)
+    split = _cached_split(trial.dataset, trial.normal_class, trial.seed, data_dir)
     torch.manual_seed(trial.seed)
     np.random.seed(trial.seed % 2**32)
-    X_train, X_test = split.X_train, split.X_test
+    X_train, X_test = split.X_train.copy(), split.X_test.copy()  # the cached split stays intact
     if split.is_image and spec.inputs != "images":  # MLPs and PyOD see images as rows
         X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
     detector = spec.build(trial.seed, device, trial.hparams)
@@ -106,8 +114,8 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
 
     y = split.y_test.astype(int)
     metrics: dict[str, float] = {
-        schema.METRIC_AUROC: float(roc_auc_score(y, scores)),
-        schema.METRIC_AUPRC: float(average_precision_score(y, scores)),
+        schema.METRIC_AUROC: auroc(y, scores),
+        schema.METRIC_AUPRC: auprc(y, scores),
         schema.METRIC_FIT_SECONDS: reading.seconds,
         schema.METRIC_SCORE_SECONDS: score_seconds,
         schema.METRIC_PEAK_TRAIN_MEM: reading.peak_train_mem_bytes,
