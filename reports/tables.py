@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from reports import stats
+from reports.runs import SKIPPED
 
 MISSING = "—"
 INCOMPLETE = "†"
@@ -131,9 +132,10 @@ def _bold_best(table: Table, means: list[list[float]]) -> None:
 
 
 def detector_order(runs: pd.DataFrame) -> list[str]:
-    """Detectors ordered by family (ff, bp, pyod, others) then name."""
+    """Detectors that ran (finished or failed; skipped-only ones are listed elsewhere),
+    ordered by family (ff, bp, pyod, others) then name."""
     f = stats.main_trials(runs)
-    f = f[f["detector"] != ""]
+    f = f[(f["detector"] != "") & (f["status"] != SKIPPED)]
     rank = {"ff": 0, "bp": 1, "pyod": 2}
     fam = f.groupby("detector")["family"].first()
     return sorted(fam.index, key=lambda d: (rank.get(fam[d], 3), d))
