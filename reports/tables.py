@@ -141,50 +141,39 @@ def detector_order(runs: pd.DataFrame) -> list[str]:
     return sorted(fam.index, key=lambda d: (rank.get(fam[d], 3), d))
 
 
-def metric_table(runs: pd.DataFrame, name: str) -> Table:
-    """Dataset x detector: mean ± std over seeds; best per dataset bold; † = incomplete."""
-    c = stats.cells(runs, name)
-    dets = detector_order(runs)
-    datasets = sorted(stats.main_trials(runs).query("dataset != ''")["dataset"].unique())
+def _grid(cells: pd.DataFrame, label: str, keys: list[str], dets: list[str]) -> Table:
+    """Rows ``keys`` x columns ``dets`` of mean ± std cells (``complete`` False adds †);
+    best mean per row in bold."""
     rows, means = [], []
-    for d in datasets:
-        row, mrow = [d], []
+    for k in keys:
+        row, mrow = [k], []
         for m in dets:
-            if (d, m) in c.index:
-                r = c.loc[(d, m)]
-                row.append(mean_std(r["mean"], r["std"]) + ("" if r["complete"] else INCOMPLETE))
+            if (k, m) in cells.index:
+                r = cells.loc[(k, m)]
+                mark = "" if r.get("complete", True) else INCOMPLETE
+                row.append(mean_std(r["mean"], r["std"]) + mark)
                 mrow.append(float(r["mean"]))
             else:
                 row.append(MISSING)
                 mrow.append(float("nan"))
         rows.append(row)
         means.append(mrow)
-    table = Table(["dataset", *dets], rows)
+    table = Table([label, *dets], rows)
     _bold_best(table, means)
     return table
+
+
+def metric_table(runs: pd.DataFrame, name: str) -> Table:
+    """Dataset x detector: mean ± std over seeds; best per dataset bold; † = incomplete."""
+    datasets = sorted(stats.main_trials(runs).query("dataset != ''")["dataset"].unique())
+    return _grid(stats.cells(runs, name), "dataset", datasets, detector_order(runs))
 
 
 def class_table(runs: pd.DataFrame, name: str, dataset: str) -> Table:
     """Normal class x detector for one dataset: mean ± std over seeds; best bold."""
-    c = stats.class_cells(runs, name)
-    dets = detector_order(runs)
-    sub = c.xs(dataset, level="dataset")
+    sub = stats.class_cells(runs, name).xs(dataset, level="dataset")
     classes = sorted(sub.index.get_level_values("normal_class").unique(), key=_natural)
-    rows, means = [], []
-    for k in classes:
-        row, mrow = [k], []
-        for m in dets:
-            if (k, m) in sub.index:
-                row.append(mean_std(sub.loc[(k, m), "mean"], sub.loc[(k, m), "std"]))
-                mrow.append(float(sub.loc[(k, m), "mean"]))
-            else:
-                row.append(MISSING)
-                mrow.append(float("nan"))
-        rows.append(row)
-        means.append(mrow)
-    table = Table(["normal class", *dets], rows)
-    _bold_best(table, means)
-    return table
+    return _grid(sub, "normal class", classes, detector_order(runs))
 
 
 def _natural(text: str) -> tuple[int, float | str]:
