@@ -24,8 +24,6 @@ from baselines.pyod_detector import PyODDetector, pyod_defaults
 from bench.contract import Detector
 from bench.registry import Registry
 
-FAMILIES = ("ff", "bp", "pyod", "test")
-
 
 @dataclass(frozen=True)
 class DetectorSpec:
