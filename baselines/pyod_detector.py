@@ -63,19 +63,15 @@ class PyODDetector:
         self.estimator = estimator
         self.name = estimator.__name__
         self.model: Any = None
-        defaults = {
-            k: p.default
-            for k, p in accepted.items()
-            if k != "self" and p.default is not inspect.Parameter.empty
-        }
         self._kwargs = hparams
-        self.hparams = {k: _jsonable(v) for k, v in {**defaults, **hparams}.items()}
+        self._sized = "n_features" in accepted  # PyOD's DeepSVDD sizes its network up front
+        self.hparams = {**pyod_defaults(estimator), **{k: _jsonable(v) for k, v in hparams.items()}}
 
     def fit(self, X: np.ndarray) -> PyODDetector:
         X = _as_table(X, self.name)
         kwargs = dict(self._kwargs)
-        if "n_features" in inspect.signature(self.estimator.__init__).parameters:
-            kwargs["n_features"] = X.shape[1]  # PyOD's DeepSVDD sizes its network up front
+        if self._sized:
+            kwargs["n_features"] = X.shape[1]
         self.model = self.estimator(**kwargs)
         self.model.fit(X)
         self.hparams = {k: _jsonable(v) for k, v in self.model.get_params(deep=False).items()}
