@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from bench import schema
-from reports.runs import FINISHED, metric, param, tag
+from reports.runs import FINISHED, METRICS, metric, param, tag
 
 MEMORY_SUITE = "memory"
 TRIAL_KEYS = ["detector", "dataset", "normal_class", "seed"]
@@ -75,6 +75,15 @@ def _text(series: pd.Series) -> pd.Series:
 def simple(runs: pd.DataFrame) -> pd.DataFrame:
     """The columns the statistics need, with short names and string keys."""
     out = pd.DataFrame({k: column(runs, c) for k, c in _COLUMNS.items()}, index=runs.index)
+    # every other metric under its own key (e.g. per-rule scores "auroc.last", "auroc.layer1")
+    known = set(_COLUMNS.values())
+    extra = {
+        c[len(METRICS) :]: pd.to_numeric(runs[c], errors="coerce")
+        for c in runs.columns
+        if c.startswith(METRICS) and c not in known and c[len(METRICS) :] not in out
+    }
+    if extra:
+        out = pd.concat([out, pd.DataFrame(extra, index=runs.index)], axis=1)
     for k in _TEXT:
         out[k] = _text(out[k])
     for k in _COLUMNS.keys() - set(_TEXT):
