@@ -1,12 +1,22 @@
 """Standard one-class splits with verified data: ``load_split(name, normal_class, seed)``."""
 
 from datasets.errors import DatasetError
-from datasets.registry import ADBENCH_PINNED, DATASETS, DatasetSpec, default_data_dir, load_split
+from datasets.registry import (
+    ADBENCH_NATIVE,
+    ADBENCH_PINNED,
+    DATASETS,
+    PYOD_BENCHMARK,
+    DatasetSpec,
+    default_data_dir,
+    load_split,
+)
 from datasets.split import Provenance, Split
 
 __all__ = [
+    "ADBENCH_NATIVE",
     "ADBENCH_PINNED",
     "DATASETS",
+    "PYOD_BENCHMARK",
     "DatasetError",
     "DatasetSpec",
     "Provenance",

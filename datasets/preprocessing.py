@@ -1,4 +1,5 @@
-"""Scalers whose statistics come from the normal training data only."""
+"""Scalers whose statistics come from the training part only (its normals, in one-class
+protocols)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,24 @@ def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     return [
         ((np.asarray(a, dtype=np.float64) - mean) / std).astype(np.float32)
         for a in (train, *others)
+    ]
+
+
+def min_max_per_feature(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Scale every array per feature to ``(x - min) / (max - min)`` with ``train``'s min/max.
+
+    As scikit-learn's ``MinMaxScaler`` (ADBench's scaler): a feature constant in ``train`` is
+    shifted by its min, not scaled. ``train`` lands in [0, 1]; other arrays may fall outside it.
+    Returns float32 arrays.
+    """
+    train = np.asarray(train, dtype=np.float64)
+    if len(train):
+        lo, span = train.min(axis=0), np.ptp(train, axis=0)
+        span[span == 0] = 1.0
+    else:
+        lo, span = np.zeros(train.shape[1:]), np.ones(train.shape[1:])
+    return [
+        ((np.asarray(a, dtype=np.float64) - lo) / span).astype(np.float32) for a in (train, *others)
     ]
 
 

@@ -16,7 +16,14 @@ from datasets.embedded import load_embedded
 from datasets.errors import DatasetError
 from datasets.split import Split
 from datasets.synthetic import load_memory_workload
-from datasets.tabular import adbench_manifest, load_adbench, load_banknote
+from datasets.tabular import (
+    PYOD_BENCHMARK_SETS,
+    adbench_manifest,
+    load_adbench,
+    load_adbench_native,
+    load_adbench_pyod,
+    load_banknote,
+)
 from datasets.validation import validate_split
 
 Loader = Callable[[Path, int | str, int], Split]
@@ -129,6 +136,9 @@ _add(
         "1024-d Gaussian normals, shifted anomalies: the memory-versus-depth workload",
     )
 )
+# Each ADBench classical set under up to three protocols (README, "ADBench protocols"):
+# adbench-<name>: one-class (the FF study's default); adbench-native-<name>: ADBench's own;
+# adbench-pyod-<name>: PyOD's 2019 benchmark, for the ODDS sets of PyOD's table.
 for _entry in adbench_manifest()[1]:
     _pinned = "" if _entry.sha256 else " [unpinned: no recorded sha256, so refused]"
     _add(
@@ -138,12 +148,46 @@ for _entry in adbench_manifest()[1]:
             (0,),
             "tabular",
             True,
-            f"ADBench {_entry.file}, semi-supervised 70/30{_pinned}",
+            f"ADBench {_entry.file}, one-class 70/30 (train on 70% of the normals, test on the "
+            f"rest and every anomaly), size-capped{_pinned}",
         )
     )
+    _add(
+        DatasetSpec(
+            f"adbench-native-{_entry.stem}",
+            partial(load_adbench_native, _entry),
+            (0,),
+            "tabular",
+            True,
+            f"ADBench {_entry.file}, ADBench's protocol (stratified 70/30, contaminated "
+            f"training, MinMax, its size handling){_pinned}",
+        )
+    )
+    if _entry.file in PYOD_BENCHMARK_SETS:
+        _add(
+            DatasetSpec(
+                f"adbench-pyod-{_entry.stem}",
+                partial(load_adbench_pyod, _entry),
+                (0,),
+                "tabular",
+                True,
+                f"ADBench {_entry.file} (ODDS {PYOD_BENCHMARK_SETS[_entry.file]}), PyOD's "
+                f"benchmark protocol (random 60/40, contaminated training, z-score){_pinned}",
+            )
+        )
 
 #: Every ADBench classical set whose file has a pinned sha256 (the harness' ``adbench`` suite).
 ADBENCH_PINNED: tuple[str, ...] = tuple(e.name for e in adbench_manifest()[1] if e.sha256)
+#: The same sets under ADBench's own protocol (suite ``adbench-native``).
+ADBENCH_NATIVE: tuple[str, ...] = tuple(
+    f"adbench-native-{e.stem}" for e in adbench_manifest()[1] if e.sha256
+)
+#: PyOD's benchmark protocol on the ODDS sets ADBench ships (suite ``pyod-benchmark``).
+PYOD_BENCHMARK: tuple[str, ...] = tuple(
+    f"adbench-pyod-{e.stem}"
+    for e in adbench_manifest()[1]
+    if e.sha256 and e.file in PYOD_BENCHMARK_SETS
+)
 
 
 def default_data_dir() -> Path:
@@ -183,8 +227,10 @@ def load_split(
 
 
 __all__ = [
+    "ADBENCH_NATIVE",
     "ADBENCH_PINNED",
     "DATASETS",
+    "PYOD_BENCHMARK",
     "DatasetError",
     "DatasetSpec",
     "default_data_dir",

@@ -24,7 +24,7 @@ from datasets import (
 )
 from datasets.embedded import embedded_arrays
 from datasets.preprocessing import standardise
-from datasets.tabular import adbench_manifest
+from datasets.tabular import ADBENCH_MAX_TEST, ADBENCH_MAX_TRAIN, adbench_manifest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 EMBEDDED = [
@@ -105,10 +105,15 @@ def test_adbench_invariants(name: str) -> None:
     _check_invariants(split, name, 0, 1)
     _, is_anomaly = _raw_tabular(name, 0)
     n_normal = int((is_anomaly == 0).sum())
-    # 70/30 on the normals, every anomaly in test
-    assert len(split.train_idx) == round(0.7 * n_normal)
-    assert (split.y_test == 0).sum() == n_normal - round(0.7 * n_normal)
-    assert split.y_test.sum() == is_anomaly.sum()
+    n_train, n_test = round(0.7 * n_normal), n_normal - round(0.7 * n_normal) + is_anomaly.sum()
+    # 70/30 on the normals, every anomaly in test, unless the size cap applies
+    assert len(split.train_idx) == min(n_train, ADBENCH_MAX_TRAIN)
+    if n_test <= ADBENCH_MAX_TEST:
+        assert (split.y_test == 0).sum() == n_normal - n_train
+        assert split.y_test.sum() == is_anomaly.sum()
+    else:  # stratified subsample: the test anomaly share is kept
+        assert len(split.test_idx) == ADBENCH_MAX_TEST
+        assert split.y_test.sum() == max(1, round(ADBENCH_MAX_TEST * is_anomaly.sum() / n_test))
 
 
 def _fingerprint(split: Split) -> str:
@@ -173,7 +178,12 @@ def test_registry_names_and_specs() -> None:
     for name in ("adbench-cardio", "adbench-satimage-2", "adbench-magic-gamma", "adbench-wbc"):
         assert name in DATASETS
     _, files = adbench_manifest()
-    assert len(DATASETS.names("adbench-*")) == len(files) == 47
+    one_class = [
+        n
+        for n in DATASETS.names("adbench-*")
+        if not n.startswith(("adbench-native-", "adbench-pyod-"))
+    ]
+    assert len(one_class) == len(DATASETS.names("adbench-native-*")) == len(files) == 47
     assert set(ADBENCH_PINNED) == {e.name for e in files if e.sha256}
     assert "adbench-census" not in ADBENCH_PINNED and "adbench-census" in DATASETS
     for _, spec in DATASETS.items():
