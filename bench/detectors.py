@@ -21,6 +21,7 @@ from pyod.models.pca import PCA
 
 import ff
 from baselines.pyod_detector import PyODDetector, pyod_defaults
+from baselines.reference import InputNorm
 from bench.contract import Detector
 from bench.registry import Registry
 
@@ -71,24 +72,45 @@ def _add(spec: DetectorSpec) -> None:
     DETECTORS.add(spec.name, spec)
 
 
-# --- Forward-Forward detectors and their backprop twins: one entry per (objective, arch) ---
+# --- Forward-Forward detectors, their two backprop twins and the untrained control ---
+# ff: per-layer objectives, detached inputs; bp: the same losses end to end (differs from ff
+# only in gradient flow); bpl: the last-layer objective end to end (the Deep SVDD way), also
+# without length normalisation (-nonorm, Deep SVDD's standard network); untrained: zero steps.
+# Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin).
+_VERSIONS = {"ff": 2, "bp": 2, "bpl": 1, "untrained": 1}
+_TWIN = {"ff": "bp", "bp": "ff", "bpl": "ff", "untrained": "ff"}
 for _objective in ff.OBJECTIVES:
     for _arch in ff.ARCHS:
-        for _mode, _other in (("ff", "bp"), ("bp", "ff")):
-            _add(
-                DetectorSpec(
-                    name=f"{_mode}-{_objective}-{_arch}",
-                    family=_mode,
-                    factory=partial(ff.OneClassDetector, _objective, _arch, _mode),
-                    defaults=ff.defaults(_objective, _arch),
-                    objective=_objective,
-                    arch=_arch,
-                    twin=f"{_other}-{_objective}-{_arch}",
-                    inputs="images" if _arch == "cnn" else "any",
-                    description=f"{_objective} objective on a {_arch}, trained "
-                    + ("layer by layer (Forward-Forward)" if _mode == "ff" else "end to end"),
+        _core = f"{_objective}-{_arch}"
+        for _mode in ff.MODES:
+            _variants = [("", {})]
+            if _mode == "bpl":
+                _variants.append(("-nonorm", {"normalise": False}))
+            for _suffix, _fixed in _variants:
+                _add(
+                    DetectorSpec(
+                        name=f"{_mode}-{_core}{_suffix}",
+                        family="ref" if _mode == "untrained" else _mode,
+                        factory=partial(ff.OneClassDetector, _objective, _arch, _mode),
+                        defaults={**ff.defaults(_objective, _arch, _mode), **_fixed},
+                        objective=_objective,
+                        arch=_arch,
+                        twin=f"{_mode}-{_core}" if _suffix else f"{_TWIN[_mode]}-{_core}",
+                        inputs="images" if _arch == "cnn" else "any",
+                        version=_VERSIONS[_mode],
+                        description=f"{_objective} on a {_arch}; {ff.MODE_TEXT[_mode]}"
+                        + ("; no length normalisation" if _suffix else ""),
+                    )
                 )
-            )
+
+_add(
+    DetectorSpec(
+        "ref-input-norm",
+        "ref",
+        InputNorm,
+        description="control: squared norm of the preprocessed input (learns nothing)",
+    )
+)
 
 
 # --- PyOD baselines: one line each, with PyOD's own defaults ---

@@ -21,6 +21,7 @@ TAG_TWIN = "bench.twin"  # name of the twin detector, "" when none
 TAG_OBJECTIVE = "bench.objective"
 TAG_ARCH = "bench.arch"
 TAG_VERSION = "bench.version"  # package version
+TAG_DETECTOR_VERSION = "bench.detector_version"  # DetectorSpec.version: reports keep the newest
 TAG_SCHEMA = "bench.schema"
 TAG_GIT_COMMIT = "bench.git_commit"
 TAG_DEVICE = "bench.device"  # cpu | cuda:0 ...
@@ -50,10 +51,14 @@ METRIC_N_TEST = "n_test"
 METRIC_ANOMALY_RATIO = "anomaly_ratio"
 METRIC_DEPTH = "depth"  # MLP hidden layers (memory study)
 METRIC_WIDTH = "width"
-METRIC_STEP_SECONDS = "step_seconds"  # fit seconds / optimizer steps
+METRIC_STEP_SECONDS = "step_seconds"  # train seconds (else fit seconds) / optimizer steps
+# networks (ff/bp/bpl/untrained) also log "auroc.<rule>" and "auprc.<rule>" for every scoring
+# rule (last, sum, layer1..layerL; the headline auroc is the detector's declared rule), and
+# their fit phases apart: "train_seconds" (optimizer steps), "calibrate_seconds" (fitting
+# untrained layers' objectives and the sum rule's scales on the training normals)
 
 # artifacts
-ARTIFACT_SCORES = "scores.csv"  # columns: index, label, score (label 1 = anomaly)
+ARTIFACT_SCORES = "scores.csv"  # index, label (1 = anomaly), score, then score.<rule> columns
 ARTIFACT_TRACEBACK = "traceback.txt"  # FAILED runs
 
 

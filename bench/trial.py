@@ -28,10 +28,13 @@ class Trial:
     hparams: dict[str, Any]
     detector_version: int = 1
     suite: str = ""
+    data_sha256: str = ""  # the dataset's files' sha256 (JSON), for data read from files
 
     @property
     def key(self) -> str:
-        """Stable content hash: same trial, same hash, in any process or machine."""
+        """Stable content hash: same trial, same hash, in any process or machine.
+
+        It covers the data files' sha256 when known, so a changed file makes new trials."""
         content = {
             "detector": self.detector,
             "detector_version": self.detector_version,
@@ -40,6 +43,8 @@ class Trial:
             "seed": self.seed,
             "hparams": self.hparams,
         }
+        if self.data_sha256:
+            content["data_sha256"] = self.data_sha256
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -59,7 +64,8 @@ class TrialResult:
     params: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
-    scores: np.ndarray | None = None  # rows: index, label, score
+    scores: np.ndarray | None = None  # rows: index, label, then one column per score_columns
+    score_columns: tuple[str, ...] = ("score",)
     error: str = ""
     traceback: str = ""
 
@@ -104,13 +110,20 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
     if callable(getattr(detector, "build", None)):  # parameters allocated outside the meter
         detector.build(X_train.shape[1:])
     reading = measure_fit(lambda: detector.fit(X_train), device)
-    scores, score_seconds = timed(lambda: detector.score_samples(X_test), device)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if scores.shape != (len(split.y_test),):
-        n_test = len(split.y_test)
-        raise ValueError(f"{trial.detector} returned {scores.shape} scores for {n_test} rows")
-    if not np.isfinite(scores).all():
-        raise ValueError(f"{trial.detector} returned NaN or infinite anomaly scores")
+    score_all = getattr(detector, "score_rules", None)  # networks: every rule from one pass
+    if callable(score_all):
+        rules, score_seconds = timed(lambda: score_all(X_test), device)
+        rules = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in rules.items()}
+        scores = rules[detector.hparams["score_layers"]]
+    else:
+        raw, score_seconds = timed(lambda: detector.score_samples(X_test), device)
+        rules, scores = {}, np.asarray(raw, dtype=np.float64).reshape(-1)
+    for values in (scores, *rules.values()):
+        if values.shape != (len(split.y_test),):
+            n_test = len(split.y_test)
+            raise ValueError(f"{trial.detector} returned {values.shape} scores for {n_test} rows")
+        if not np.isfinite(values).all():
+            raise ValueError(f"{trial.detector} returned NaN or infinite anomaly scores")
 
     y = split.y_test.astype(int)
     metrics: dict[str, float] = {
@@ -124,6 +137,11 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         schema.METRIC_N_TEST: float(len(split.X_test)),
         schema.METRIC_ANOMALY_RATIO: float(y.mean()),
     }
+    for rule, values in rules.items():
+        metrics[f"{schema.METRIC_AUROC}.{rule}"] = auroc(y, values)
+        metrics[f"{schema.METRIC_AUPRC}.{rule}"] = auprc(y, values)
+    for phase, seconds in getattr(detector, "phase_seconds", {}).items():
+        metrics[f"{phase}_seconds"] = seconds
     if reading.peak_gpu_mem_bytes is not None:
         metrics[schema.METRIC_PEAK_GPU_MEM] = reading.peak_gpu_mem_bytes
     for name, attr in ((schema.METRIC_N_PARAMS, "n_params"), ("n_steps", "n_steps")):
@@ -131,7 +149,8 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         if value is not None:
             metrics[name] = float(value)
     if metrics.get("n_steps"):
-        metrics[schema.METRIC_STEP_SECONDS] = reading.seconds / metrics["n_steps"]
+        train_seconds = metrics.get("train_seconds", reading.seconds)
+        metrics[schema.METRIC_STEP_SECONDS] = train_seconds / metrics["n_steps"]
     widths = detector.hparams.get("widths")
     if spec.arch == "mlp" and widths:
         metrics[schema.METRIC_DEPTH] = float(len(widths))
@@ -148,5 +167,8 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
     }
     params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
     index = np.asarray(split.test_idx, dtype=np.float64)
-    table = np.column_stack([index, y.astype(np.float64), scores])
-    return TrialResult(trial, "FINISHED", start, time.time(), params, tags, metrics, table)
+    columns = ("score", *(f"score.{rule}" for rule in rules))
+    table = np.column_stack([index, y.astype(np.float64), scores, *rules.values()])
+    return TrialResult(
+        trial, "FINISHED", start, time.time(), params, tags, metrics, table, score_columns=columns
+    )

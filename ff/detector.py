@@ -7,6 +7,7 @@ more anomalous, ``hparams`` records every hyperparameter used (after defaults).
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -14,19 +15,39 @@ import torch
 from torch import Tensor
 
 from ff.networks import ARCHS, LayerStack, build_cnn, build_mlp
-from ff.objectives import OBJECTIVES, make_objective
+from ff.objectives import OBJECTIVES, Objective, make_objective
 from ff.training import (
     LoopConfig,
     Targets,
     bp_step,
     ff_step,
+    fit_after_training,
     init_centres,
     layer_scores,
     make_optimizer,
     run_loop,
 )
 
-MODES = ("ff", "bp")
+MODES = ("ff", "bp", "bpl", "untrained")
+MODE_TEXT = {
+    "ff": "Forward-Forward: every layer trains its own objective on detached inputs",
+    "bp": "backprop, same losses: FF's per-layer losses summed, trained end to end (no detach)",
+    "bpl": "backprop, last layer: the objective on the last layer only, trained end to end",
+    "untrained": "control: the same network and seed, zero training steps",
+}
+# the rule that gives a mode's headline ``auroc``; every rule is logged for every network
+DECLARED_RULE = {"ff": "sum", "bp": "sum", "bpl": "last", "untrained": "sum"}
+# hyperparameters of training, absent from the untrained control
+TRAINING_KEYS = (
+    "epochs",
+    "max_steps",
+    "lr",
+    "optimizer",
+    "weight_decay",
+    "radius_update_every",
+    "radius_warmup_epochs",
+    "centre_eps",
+)
 
 _CHOICES: dict[str, tuple[Any, ...]] = {
     "optimizer": ("adam", "sgd"),
@@ -38,38 +59,48 @@ _CNN_GREY = ([8, 4], 32)
 _CNN_COLOUR = ([32, 64, 128], 128)
 
 
-def defaults(objective: str, arch: str) -> dict[str, Any]:
-    """Default hyperparameters for an (objective, arch) pair, shared by the ff and bp modes.
+def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
+    """Default hyperparameters of an (objective, arch, mode), the same for every training rule.
 
-    MLP values were chosen on the validation part of seeded banknote splits (60/20/20):
-    goodness objectives keep improving up to ~50 epochs while the SVDD objectives degrade
-    past ~20; ``score_layers="sum"`` beat ``"last"`` for the FF SVDD objectives; ``nu=0.9``
-    (radius at the 10% quantile) beat 0.1 and 0.5 for sb/ls-svdd: the training data are clean,
-    and with a small ``nu`` the least-squares loss pulls normals onto a wide shell, leaving its
-    interior (where anomalies land) scored as normal.
-    For the CNN, ``channels`` and ``rep_dim`` default to None, resolved at fit time from the
-    input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128).
+    Fixed before looking at any suite's anomaly labels (README, "How defaults were chosen"):
+    Adam at PyTorch's lr 1e-3; weight decay 1e-6, bias-free SVDD layers, nu = 0.1 and the LeNet
+    CNNs from Ruff et al. (2018), but nu = 0.9 for ls-svdd (no literature value for our
+    quantile radius; chosen by ``benchmarks/choose_defaults.py`` on a problem kept out of every
+    suite, same grid for every family); theta = 1; one budget of 30 epochs (MLP) / 20 (CNN) for every
+    objective and rule; batch 32 (MLP) / 128 (CNN); MLP widths [128, 64, 32]. Every mode shares
+    them; only ``score_layers`` (the headline rule, :data:`DECLARED_RULE`) and ``update``
+    (FF only) differ, and the untrained control has no training keys. ``normalise`` (length
+    normalisation between layers) is on by default: FF needs it (without it a layer could
+    read the previous layer's goodness from its input's length, Hinton 2022), and the twins
+    share the network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved
+    at fit time from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128).
     """
     _check("objective", objective, OBJECTIVES)
     _check("arch", arch, ARCHS)
+    _check("mode", mode, MODES)
     svdd = objective.endswith("svdd")
     hp: dict[str, Any] = {
-        "epochs": (20 if svdd else 50) if arch == "mlp" else 20,
+        "epochs": 30 if arch == "mlp" else 20,
         "max_steps": None,
         "batch_size": 32 if arch == "mlp" else 128,
         "lr": 1e-3,
         "optimizer": "adam",
         "weight_decay": 1e-6,
         "bias": not svdd and arch == "mlp",
+        "normalise": True,
         "theta": 1.0,
-        "nu": 0.9,
+        "nu": 0.9 if objective == "ls-svdd" else 0.1,
         "radius_update_every": 1,
         "radius_warmup_epochs": 1,
         "centre_eps": 0.1,
         "leaky_slope": 0.01,
-        "score_layers": "sum",
-        "update": "sequential",
+        "score_layers": DECLARED_RULE[mode],
     }
+    if mode == "ff":
+        hp["update"] = "sequential"
+    if mode == "untrained":
+        for key in TRAINING_KEYS:
+            del hp[key]
     if arch == "mlp":
         hp["widths"] = [128, 64, 32]
     else:
@@ -92,33 +123,40 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def _validate_hparams(hp: dict[str, Any]) -> None:
     for key, valid in _CHOICES.items():
-        _check(key, hp[key], valid)
+        if key in hp:
+            _check(key, hp[key], valid)
     for key in ("epochs", "batch_size", "radius_update_every"):
-        if not isinstance(hp[key], int) or hp[key] < 1:
+        if key in hp and not _positive_int(hp[key]):
             raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
-    cap = hp["max_steps"]
-    if cap is not None and (not isinstance(cap, int) or cap < 1):
+    cap = hp.get("max_steps")
+    if cap is not None and not _positive_int(cap):
         raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")
     if not 0.0 < hp["nu"] < 1.0:
         raise ValueError(f"nu must lie in (0, 1), got {hp['nu']!r}")
+    if not isinstance(hp["normalise"], bool):
+        raise ValueError(f"normalise must be true or false, got {hp['normalise']!r}")
     for key in ("widths", "channels"):
         if hp.get(key) is not None and (
-            not hp[key] or not all(isinstance(w, int) and w > 0 for w in hp[key])
+            not hp[key] or not all(_positive_int(w) for w in hp[key])
         ):
             raise ValueError(f"{key} must be a non-empty list of positive ints, got {hp[key]!r}")
 
 
 class OneClassDetector:
-    """A one-class network trained layer-wise by Forward-Forward (``mode="ff"``) or end to end
-    by backprop (``mode="bp"``) on one objective of :data:`ff.OBJECTIVES`.
+    """A one-class network trained by one of :data:`MODES` on one objective of :data:`OBJECTIVES`.
 
-    FF trains every layer on its own objective (own optimizer, own centre/radius) and scores
-    with the last layer or (``score_layers="sum"``) the sum of every layer's score divided by
-    its mean absolute value on the training data. BP applies the objective to the last layer
-    and scores with it; ``score_layers`` and ``update`` are FF-only and recorded in
-    ``hparams`` as ``"last"`` and None in bp mode.
+    Every mode ends with an objective on every layer, so every network is scored by every rule
+    (:meth:`score_rules`): ``last``, ``sum`` (each layer's score divided by its mean absolute
+    value on the training data, summed) and ``layer<k>`` alone. Objectives on layers that were
+    not trained with one (the last-layer twin's hidden layers; every layer of the untrained
+    control) are fitted after training on the training normals (``ff.training``).
+    ``score_layers`` picks the rule ``score_samples`` returns.
     """
 
     def __init__(
@@ -133,20 +171,20 @@ class OneClassDetector:
         _check("objective", objective, OBJECTIVES)
         _check("arch", arch, ARCHS)
         _check("mode", mode, MODES)
-        hp = defaults(objective, arch)
+        hp = defaults(objective, arch, mode)
         unknown = sorted(set(hparams) - set(hp))
         if unknown:
             raise ValueError(
-                f"unknown hyperparameter(s) {unknown} for {objective}/{arch}; valid: {sorted(hp)}"
+                f"unknown hyperparameter(s) {unknown} for {mode}-{objective}-{arch}; "
+                f"valid: {sorted(hp)}"
             )
         hp.update({k: _plain(v) for k, v in hparams.items()})
         _validate_hparams(hp)
-        if mode == "bp":
-            hp["score_layers"], hp["update"] = "last", None
         self.objective, self.arch, self.mode = objective, arch, mode
         self.seed, self.device = int(seed), torch.device(device)
         self.hparams: dict[str, Any] = hp
         self.n_steps = 0
+        self.phase_seconds: dict[str, float] = {}
         self._net: LayerStack | None = None
         self._targets: Targets = {}
         self._scale: Tensor | None = None
@@ -166,7 +204,12 @@ class OneClassDetector:
 
     # ---- contract -------------------------------------------------------------------------
     def fit(self, X: np.ndarray) -> OneClassDetector:
-        """Train on normal samples ``X`` ((N, d) for the MLP, (N, C, H, W) for the CNN)."""
+        """Train on normal samples ``X`` ((N, d) for the MLP, (N, C, H, W) for the CNN).
+
+        Two phases, timed apart in :attr:`phase_seconds`: ``train`` (the optimizer steps) and
+        ``calibrate`` (fitting untrained layers' objectives and the ``sum`` rule's scales, in
+        training-sized batches, so it never outgrows a training step).
+        """
         x = self._tensor(X, fitting=True)
         init_gen, shuffle_gen = self._generators()
         hp = self.hparams
@@ -177,10 +220,46 @@ class OneClassDetector:
         else:
             net = self._build(shape, init_gen).to(self.device)
         n_layers = len(net.layers)
-        ids = range(n_layers) if self.mode == "ff" else [n_layers - 1]
-        targets: Targets = {
-            k: make_objective(self.objective, hp["theta"], hp["nu"], hp["centre_eps"]) for k in ids
-        }
+        trained = {"ff": range(n_layers), "bp": range(n_layers), "bpl": [n_layers - 1]}
+        targets: Targets = {k: self._objective() for k in trained.get(self.mode, [])}
+        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
+            t0 = self._clock()
+            if targets:
+                self.n_steps = self._train(net, targets, x, shuffle_gen)
+            t1 = self._clock()
+            later = {k: self._objective() for k in range(n_layers) if k not in targets}
+            fit_after_training(net, later, x, hp["batch_size"])
+            targets = dict(sorted({**targets, **later}.items()))
+            train_scores = layer_scores(net, targets, x, hp["batch_size"])
+            self._scale = train_scores.abs().mean(0).clamp_min(1e-12)
+            self._net, self._targets = net, targets
+            self.phase_seconds = {"train": t1 - t0, "calibrate": self._clock() - t1}
+        return self
+
+    def score_samples(self, X: np.ndarray) -> np.ndarray:
+        """Anomaly scores under the declared rule (``score_layers``), float64 (N,)."""
+        return self.score_rules(X)[self.hparams["score_layers"]]
+
+    def score_rules(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Scores under every rule from one pass: ``last``, ``sum``, ``layer1`` ... ``layerL``."""
+        if self._net is None or self._scale is None:
+            raise RuntimeError("OneClassDetector is not fitted: call fit first")
+        x = self._tensor(X, fitting=False)
+        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
+            scores = layer_scores(self._net, self._targets, x, self._eval_batch)
+        cols = scores.cpu().numpy().astype(np.float64)
+        rules = {"last": cols[:, -1], "sum": (scores / self._scale).sum(1).cpu().numpy()}
+        rules |= {f"layer{k + 1}": cols[:, k] for k in range(cols.shape[1])}
+        return {k: np.asarray(v, dtype=np.float64) for k, v in rules.items()}
+
+    # ---- training ---------------------------------------------------------------------------
+    def _objective(self) -> Objective:
+        hp = self.hparams
+        return make_objective(self.objective, hp["theta"], hp["nu"], hp.get("centre_eps", 0.0))
+
+    def _train(self, net: LayerStack, targets: Targets, x: Tensor, gen: torch.Generator) -> int:
+        """The optimizer steps of ``ff``, ``bp`` or ``bpl``; returns how many were taken."""
+        hp = self.hparams
         cfg = LoopConfig(
             epochs=hp["epochs"],
             max_steps=hp["max_steps"],
@@ -188,40 +267,27 @@ class OneClassDetector:
             radius_update_every=hp["radius_update_every"],
             radius_warmup_epochs=hp["radius_warmup_epochs"],
         )
-        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            init_centres(net, targets, x, hp["batch_size"])
-            net.train()
-            if self.mode == "ff":
-                optimizers = [
-                    make_optimizer(
-                        list(layer.parameters()), hp["optimizer"], hp["lr"], hp["weight_decay"]
-                    )
-                    for layer in net.layers
-                ]
-                step = ff_step(net, targets, optimizers, fused=hp["update"] == "fused")
-            else:
-                opt = make_optimizer(
-                    list(net.parameters()), hp["optimizer"], hp["lr"], hp["weight_decay"]
+        init_centres(net, targets, x, hp["batch_size"])
+        net.train()
+        if self.mode == "ff":
+            optimizers = [
+                make_optimizer(
+                    list(layer.parameters()), hp["optimizer"], hp["lr"], hp["weight_decay"]
                 )
-                step = bp_step(net, targets, opt)
-            self.n_steps = run_loop(step, targets, x, cfg, shuffle_gen)
-            self._net, self._targets = net, targets
-            self._scale = None
-            if hp["score_layers"] == "sum":
-                # in training-sized batches, so this pass never outgrows a training step
-                train_scores = layer_scores(net, targets, x, hp["batch_size"])
-                self._scale = train_scores.abs().mean(0).clamp_min(1e-12)
-        return self
+                for layer in net.layers
+            ]
+            step = ff_step(net, targets, optimizers, fused=hp["update"] == "fused")
+        else:
+            opt = make_optimizer(
+                list(net.parameters()), hp["optimizer"], hp["lr"], hp["weight_decay"]
+            )
+            step = bp_step(net, targets, opt)
+        return run_loop(step, targets, x, cfg, gen)
 
-    def score_samples(self, X: np.ndarray) -> np.ndarray:
-        """Anomaly scores, float64 (N,), higher = more anomalous."""
-        if self._net is None:
-            raise RuntimeError("OneClassDetector is not fitted: call fit first")
-        x = self._tensor(X, fitting=False)
-        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            scores = layer_scores(self._net, self._targets, x, self._eval_batch)
-        s = (scores / self._scale).sum(1) if self._scale is not None else scores[:, -1]
-        return s.cpu().numpy().astype(np.float64)
+    def _clock(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
 
     # ---- introspection --------------------------------------------------------------------
     @property
@@ -244,7 +310,9 @@ class OneClassDetector:
     def _build(self, shape: tuple[int, ...], gen: torch.Generator) -> LayerStack:
         hp = self.hparams
         if self.arch == "mlp":
-            return build_mlp(shape[0], hp["widths"], hp["bias"], hp["leaky_slope"], gen)
+            return build_mlp(
+                shape[0], hp["widths"], hp["bias"], hp["leaky_slope"], gen, hp["normalise"]
+            )
         channels, rep_dim = _CNN_GREY if shape[0] == 1 else _CNN_COLOUR
         if hp["channels"] is None:
             hp["channels"] = list(channels)
@@ -252,7 +320,13 @@ class OneClassDetector:
             hp["rep_dim"] = rep_dim
         c, h, w = shape
         return build_cnn(
-            (c, h, w), hp["channels"], hp["rep_dim"], hp["bias"], hp["leaky_slope"], gen
+            (c, h, w),
+            hp["channels"],
+            hp["rep_dim"],
+            hp["bias"],
+            hp["leaky_slope"],
+            gen,
+            hp["normalise"],
         )
 
     def _tensor(self, X: np.ndarray, fitting: bool) -> Tensor:

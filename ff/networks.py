@@ -1,8 +1,9 @@
 """Layer stacks shared by FF and BP training: an MLP and a LeNet-style CNN.
 
 A network is a list of layers (an MLP linear layer with its activation, or a conv block);
-between layers the output is length-normalised (unit L2 norm per sample, over all features),
-in both training modes, so the FF network and its BP twin are the same function family.
+between layers the output is optionally length-normalised (unit L2 norm per sample, over all
+features). The choice is the network's (``normalise``), never the training rule's, so an FF
+network and its backprop twins with the same setting are the same function family.
 Weights are initialised from a local ``torch.Generator`` so no global RNG state is touched.
 """
 
@@ -31,17 +32,19 @@ class Flatten(nn.Module):
 
 
 class LayerStack(nn.Module):
-    """Layers applied in turn, with length normalisation between them."""
+    """Layers applied in turn, length-normalised between them when ``normalise``."""
 
-    def __init__(self, layers: list[nn.Module]):
+    def __init__(self, layers: list[nn.Module], normalise: bool = True):
         super().__init__()
         self.layers = nn.ModuleList(layers)
+        self.normalise = normalise
 
     def outputs(self, x: Tensor, detach: bool) -> Iterator[Tensor]:
         """Yield each layer's output; ``detach`` cuts the graph between layers (FF)."""
         for k, layer in enumerate(self.layers):
             if k:
-                x = length_normalise(x.detach() if detach else x)
+                x = x.detach() if detach else x
+                x = length_normalise(x) if self.normalise else x
             x = layer(x)
             yield x
 
@@ -61,8 +64,10 @@ def _init_(module: nn.Module, generator: torch.Generator) -> None:
                 nn.init.uniform_(m.bias, -bound, bound, generator=generator)
 
 
-def _materialise(layers: list[nn.Module], generator: torch.Generator) -> LayerStack:
-    stack = LayerStack(layers).to_empty(device="cpu")
+def _materialise(
+    layers: list[nn.Module], generator: torch.Generator, normalise: bool
+) -> LayerStack:
+    stack = LayerStack(layers, normalise).to_empty(device="cpu")
     for m in stack.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.reset_running_stats()
@@ -71,7 +76,12 @@ def _materialise(layers: list[nn.Module], generator: torch.Generator) -> LayerSt
 
 
 def build_mlp(
-    in_dim: int, widths: list[int], bias: bool, slope: float, generator: torch.Generator
+    in_dim: int,
+    widths: list[int],
+    bias: bool,
+    slope: float,
+    generator: torch.Generator,
+    normalise: bool = True,
 ) -> LayerStack:
     """Linear layers of ``widths`` with LeakyReLU after every layer but the last."""
     layers: list[nn.Module] = []
@@ -81,7 +91,7 @@ def build_mlp(
             linear = nn.Linear(d_in, d_out, bias=bias)
             last = k == len(widths) - 1
             layers.append(linear if last else nn.Sequential(linear, nn.LeakyReLU(slope)))
-    return _materialise(layers, generator)
+    return _materialise(layers, generator, normalise)
 
 
 def build_cnn(
@@ -91,6 +101,7 @@ def build_cnn(
     bias: bool,
     slope: float,
     generator: torch.Generator,
+    normalise: bool = True,
 ) -> LayerStack:
     """Deep-SVDD LeNet blocks (conv 5x5 - BN - LeakyReLU - maxpool 2), then a linear layer.
 
@@ -115,4 +126,4 @@ def build_cnn(
             )
             c, h, w = c_out, h // 2, w // 2
         layers.append(nn.Sequential(Flatten(), nn.Linear(c * h * w, rep_dim, bias=bias)))
-    return _materialise(layers, generator)
+    return _materialise(layers, generator, normalise)

@@ -1,14 +1,17 @@
-"""The training loop shared by FF and BP; the two modes differ only in the step function.
+"""The training loop shared by every training rule; the rules differ only in the step function.
 
 * FF, sequential: each layer runs forward, computes its own loss and steps its own optimizer
-  before the next layer runs on the detached, length-normalised (pre-update) output, so only
-  one layer's graph is alive at a time.
+  before the next layer runs on the detached (pre-update) output, so only one layer's graph
+  is alive at a time.
 * FF, fused: the same per-layer losses over detached inputs are summed and every layer's
   optimizer steps once. Because every layer sees the pre-update output of the layer below,
   this gives the same parameters as the sequential update (it keeps all graphs alive).
-* BP: the objective on the last layer's output, one optimizer over all parameters.
+* BP: the sum of the targets' losses (every layer's, for the same-loss twin; the last
+  layer's, for the last-layer twin) backpropagated end to end through undetached outputs,
+  one optimizer over all parameters.
 
-One step (one mini-batch, one update of every layer) counts as one optimizer step.
+One step (one mini-batch, one update of every layer) counts as one optimizer step. Layers
+trained without an objective get theirs fitted after training (:func:`fit_after_training`).
 """
 
 from __future__ import annotations
@@ -67,12 +70,7 @@ def init_centres(net: LayerStack, targets: Targets, X: Tensor, batch_size: int) 
     if not wanted:
         return
     net.train()
-    sums: dict[int, Tensor] = {}
-    for idx in batches(len(X), batch_size):
-        for k, h in enumerate(net.outputs(X[idx], detach=True)):
-            if k in wanted:
-                s = h.reshape(h.shape[0], -1).sum(0, dtype=torch.float64)
-                sums[k] = sums[k] + s if k in sums else s
+    sums = _layer_sums(net, X, set(wanted), batch_size)
     for k, o in wanted.items():
         o.set_centre((sums[k] / len(X)).float())
 
@@ -106,15 +104,22 @@ def ff_step(
 
 
 def bp_step(net: LayerStack, targets: Targets, optimizer: torch.optim.Optimizer) -> Step:
-    """One end-to-end update from the last layer's objective."""
-    ((last, objective),) = targets.items()
+    """One end-to-end update from the sum of the targets' losses (no detach anywhere)."""
 
     def step(x: Tensor) -> dict[int, Tensor]:
-        s = objective.stat(net(x))
-        objective.loss_from(s).backward()
+        stats: dict[int, Tensor] = {}
+        total: Tensor | None = None
+        for k, h in enumerate(net.outputs(x, detach=False)):
+            if k in targets:
+                s = targets[k].stat(h)
+                loss = targets[k].loss_from(s)
+                total = loss if total is None else total + loss
+                stats[k] = s.detach()
+        assert total is not None, "bp_step needs at least one target"
+        total.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        return {last: s.detach()}
+        return stats
 
     return step
 
@@ -163,3 +168,41 @@ def layer_scores(net: LayerStack, targets: Targets, X: Tensor, batch_size: int) 
         ]
         out.append(torch.stack(cols, 1))
     return torch.cat(out)
+
+
+@torch.no_grad()
+def _layer_sums(net: LayerStack, X: Tensor, layers: set[int], batch_size: int) -> dict[int, Tensor]:
+    """Per-layer float64 sums of the flattened outputs over ``X`` (in the current mode)."""
+    sums: dict[int, Tensor] = {}
+    for idx in batches(len(X), batch_size):
+        for k, h in enumerate(net.outputs(X[idx], detach=True)):
+            if k in layers:
+                s = h.reshape(h.shape[0], -1).sum(0, dtype=torch.float64)
+                sums[k] = sums[k] + s if k in sums else s
+    return sums
+
+
+@torch.no_grad()
+def fit_after_training(net: LayerStack, targets: Targets, X: Tensor, batch_size: int) -> None:
+    """Fit the state of objectives on layers that were not trained with one, from ``X`` only.
+
+    In evaluation mode (as scoring runs): an SVDD centre is the layer's mean training output
+    (no eps rule: it guards training against collapse, and nothing trains here); a radius is
+    the ``(1 - nu)``-quantile of the training distances. Goodness has nothing to fit.
+    """
+    net.eval()
+    centred = {k: o for k, o in targets.items() if isinstance(o, HardBoundarySVDD)}
+    if not centred:
+        return
+    sums = _layer_sums(net, X, set(centred), batch_size)
+    for k, o in centred.items():
+        o.centre = (sums[k] / len(X)).float()
+    radius = {k: o for k, o in centred.items() if isinstance(o, RadiusSVDD)}
+    if radius:
+        dists: dict[int, list[Tensor]] = {k: [] for k in radius}
+        for idx in batches(len(X), batch_size):
+            for k, h in enumerate(net.outputs(X[idx], detach=True)):
+                if k in radius:
+                    dists[k].append(radius[k].stat(h))
+        for k, o in radius.items():
+            o.update_radius(torch.cat(dists[k]))

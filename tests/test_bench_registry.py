@@ -35,16 +35,38 @@ def test_select_keeps_registry_order_and_rejects_patterns_matching_nothing():
         reg.select(["c-*"])
 
 
-def test_every_ff_variant_has_a_bp_twin_and_all_pyod_baselines_exist():
+def test_every_ff_variant_has_both_twins_a_control_and_all_pyod_baselines_exist():
     for objective in ff.OBJECTIVES:
         for arch in ff.ARCHS:
-            spec = DETECTORS.get(f"ff-{objective}-{arch}")
+            core = f"{objective}-{arch}"
+            spec = DETECTORS.get(f"ff-{core}")
             twin = DETECTORS.get(spec.twin)
             assert (twin.family, twin.objective, twin.arch) == ("bp", objective, arch)
-            assert twin.twin == spec.name and twin.defaults == spec.defaults
+            assert twin.twin == spec.name
+            others = [DETECTORS.get(f"{p}-{core}") for p in ("bp", "bpl", "untrained")]
+            for other in others:  # everything but the headline rule (and FF's update) shared
+                for key, value in other.defaults.items():
+                    if key != "score_layers":
+                        assert spec.defaults[key] == value, (other.name, key)
+            assert [o.family for o in others] == ["bp", "bpl", "ref"]
+            nonorm = DETECTORS.get(f"bpl-{core}-nonorm")
+            assert nonorm.defaults == {**DETECTORS.get(f"bpl-{core}").defaults, "normalise": False}
             assert spec.inputs == ("images" if arch == "cnn" else "any")
     for name in PYOD:
         assert DETECTORS.get(f"pyod-{name}").family == "pyod"
+    assert DETECTORS.get("ref-input-norm").family == "ref"
+
+
+def test_untrained_control_is_not_touched_by_training_overrides():
+    embedded = SUITES.get("embedded")
+    names = ["untrained-hb-svdd-mlp", "ff-hb-svdd-mlp"]
+    few = plan_sweep(names, ["wine"], embedded, [0], {"epochs": 1}).trials
+    many = plan_sweep(names, ["wine"], embedded, [0], {"epochs": 50}).trials
+    keys = {t.detector: set() for t in few}
+    for t in few + many:
+        keys[t.detector].add(t.key)
+    assert len(keys["untrained-hb-svdd-mlp"]) == 3  # wine's 3 classes, same trial for any epochs
+    assert len(keys["ff-hb-svdd-mlp"]) == 6
 
 
 def test_test_detectors_only_by_exact_name():

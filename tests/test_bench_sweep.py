@@ -82,14 +82,27 @@ def test_finished_runs_carry_the_whole_record(sweep, tmp_path):
         assert data.tags[schema.TAG_MEMORY_METER] == EXPECTED_METER
         path = client.download_artifacts(run.info.run_id, schema.ARTIFACT_SCORES, str(tmp_path))
         scores = pd.read_csv(path)
-        assert list(scores.columns) == ["index", "label", "score"]
         assert len(scores) == data.metrics[schema.METRIC_N_TEST]
         recomputed = roc_auc_score(scores["label"], scores["score"])
         assert recomputed == pytest.approx(data.metrics[schema.METRIC_AUROC], abs=1e-9)
-        if trial["detector"] == "ff-hb-svdd-mlp":
-            assert data.params["hp.epochs"] == "3"
-            assert data.tags[schema.TAG_TWIN] == "bp-hb-svdd-mlp"
-            assert data.metrics[schema.METRIC_N_PARAMS] > 0
+        if trial["detector"] != "ff-hb-svdd-mlp":
+            assert list(scores.columns) == ["index", "label", "score"]
+            continue
+        rules = ["last", "sum", "layer1", "layer2", "layer3"]  # every rule, one network
+        assert list(scores.columns) == ["index", "label", "score", *(f"score.{r}" for r in rules)]
+        assert scores["score"].equals(scores["score.sum"])  # FF's declared rule
+        for rule in rules:
+            for metric in (schema.METRIC_AUROC, schema.METRIC_AUPRC):
+                assert f"{metric}.{rule}" in data.metrics
+            recomputed = roc_auc_score(scores["label"], scores[f"score.{rule}"])
+            assert recomputed == pytest.approx(data.metrics[f"auroc.{rule}"], abs=1e-9)
+        assert data.metrics["train_seconds"] + data.metrics["calibrate_seconds"] <= (
+            data.metrics[schema.METRIC_FIT_SECONDS] + 1e-6
+        )
+        assert data.params["hp.epochs"] == "3"
+        assert data.tags[schema.TAG_TWIN] == "bp-hb-svdd-mlp"
+        assert data.tags[schema.TAG_DETECTOR_VERSION] == "2"
+        assert data.metrics[schema.METRIC_N_PARAMS] > 0
 
 
 def test_second_run_of_the_same_selection_starts_nothing(sweep):

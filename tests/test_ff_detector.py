@@ -7,37 +7,33 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import ff
+from datasets.synthetic import subspace_problem
 
-RNG = np.random.default_rng(0)
-MIX = RNG.normal(size=(2, 8))
-
-
-SD = (RNG.normal(size=(5000, 2)) @ MIX).std(0)
-
-
-def _normals(n: int) -> np.ndarray:
-    """Roughly standardised Gaussian normals near a 2-d subspace of R^8."""
-    return (RNG.normal(size=(n, 2)) @ MIX + 0.1 * RNG.normal(size=(n, 8))) / SD
-
-
-NORMAL = _normals(300)
-# anomalies: isotropic Gaussian, same per-feature scale, off the normals' subspace. (A pure
-# mean shift of isotropic normals is not used: bias-free layers with length normalisation
-# between them make every layer after the first blind to input scale, f(a x) = f(x), a > 0.)
-TEST_X = np.vstack([_normals(100), RNG.normal(size=(100, 8))])
-TEST_Y = np.r_[np.zeros(100), np.ones(100)]
+# normals near a 2-d subspace of R^8; anomalies isotropic with the same per-feature scale (a pure
+# mean shift is not used: bias-free layers with length normalisation between them make every
+# layer after the first blind to input scale, f(a x) = f(x), a > 0)
+NORMAL, TEST_X, TEST_Y = subspace_problem(0)
 SVDD = [o for o in ff.OBJECTIVES if o.endswith("svdd")]
+TRAINED = [m for m in ff.MODES if m != "untrained"]
 
 
 def test_public_names():
     assert ff.OBJECTIVES == ("goodness", "sigmoid-goodness", "hb-svdd", "sb-svdd", "ls-svdd")
     assert ff.ARCHS == ("mlp", "cnn")
-    assert ff.MODES == ("ff", "bp")
+    assert ff.MODES == ("ff", "bp", "bpl", "untrained")
+    assert set(ff.MODE_TEXT) == set(ff.DECLARED_RULE) == set(ff.MODES)
 
 
 @pytest.mark.parametrize("objective", ff.OBJECTIVES)
 @pytest.mark.parametrize("arch", ff.ARCHS)
 def test_defaults_are_json_and_complete(objective, arch):
+    shared = {m: ff.defaults(objective, arch, m) for m in ff.MODES}
+    for mode, hp in shared.items():  # every mode shares the network and training settings
+        assert hp["score_layers"] == ff.DECLARED_RULE[mode]
+        for key, value in hp.items():
+            if key not in ("score_layers", "update"):
+                assert shared["ff"][key] == value, (mode, key)
+    assert "epochs" not in shared["untrained"] and "lr" not in shared["untrained"]
     hp = ff.defaults(objective, arch)
     assert json.loads(json.dumps(hp)) == hp
     required = {
@@ -79,16 +75,71 @@ def test_bad_arguments_name_the_value(args, kwargs, bad):
 
 @pytest.mark.parametrize("mode", ff.MODES)
 def test_contract_and_hparams(mode):
-    det = ff.OneClassDetector("sb-svdd", "mlp", mode, epochs=2, widths=(16, 8))
+    hp = {} if mode == "untrained" else {"epochs": 2}
+    det = ff.OneClassDetector("sb-svdd", "mlp", mode, widths=(16, 8), **hp)
     assert det.fit(NORMAL) is det
     s = det.score_samples(TEST_X)
     assert s.dtype == np.float64 and s.shape == (200,)
     assert json.loads(json.dumps(det.hparams)) == det.hparams
     assert det.hparams["widths"] == [16, 8]
     assert det.n_params == 8 * 16 + 16 * 8
-    assert det.n_steps == 2 * 10  # 300 rows, batch 32 -> 10 steps per epoch
-    if mode == "bp":
-        assert det.hparams["score_layers"] == "last" and det.hparams["update"] is None
+    # 300 rows, batch 32 -> 10 steps per epoch; the control takes none
+    assert det.n_steps == (0 if mode == "untrained" else 2 * 10)
+    assert ("update" in det.hparams) == (mode == "ff")
+    assert set(det.phase_seconds) == {"train", "calibrate"}
+
+
+@pytest.mark.parametrize("mode", ff.MODES)
+def test_every_rule_from_one_network(mode):
+    det = ff.OneClassDetector("hb-svdd", "mlp", mode, widths=[16, 8, 4]).fit(NORMAL)
+    rules = det.score_rules(TEST_X)
+    assert set(rules) == {"last", "sum", "layer1", "layer2", "layer3"}
+    assert np.array_equal(rules["last"], rules["layer3"])
+    assert np.array_equal(det.score_samples(TEST_X), rules[ff.DECLARED_RULE[mode]])
+    train = det.score_rules(NORMAL)
+    scale = [np.abs(train[f"layer{k}"]).mean() for k in (1, 2, 3)]
+    expect = sum(rules[f"layer{k}"] / scale[k - 1] for k in (1, 2, 3))
+    assert np.allclose(rules["sum"], expect, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["bpl", "untrained"])
+def test_layers_trained_without_objective_get_centres_from_training_data(mode):
+    import torch
+
+    det = ff.OneClassDetector("sb-svdd", "mlp", mode, widths=[16, 8, 4]).fit(NORMAL)
+    x = torch.as_tensor(NORMAL, dtype=torch.float32)
+    det._net.eval()
+    with torch.no_grad():
+        outs = list(det._net.outputs(x, detach=True))
+    later = [0, 1] if mode == "bpl" else [0, 1, 2]
+    for k in later:
+        target = det._targets[k]
+        assert torch.allclose(target.centre, outs[k].mean(0), atol=1e-6)
+        d = (outs[k] - target.centre).pow(2).sum(1).double()
+        assert target.r2 == pytest.approx(float(torch.quantile(d, 0.9)), rel=1e-5)
+
+
+def test_untrained_control_takes_no_step_and_has_no_epochs():
+    with pytest.raises(ValueError, match="epochs"):
+        ff.OneClassDetector("goodness", "mlp", "untrained", epochs=5)
+    a = ff.OneClassDetector("goodness", "mlp", "untrained", seed=1).fit(NORMAL)
+    b = ff.OneClassDetector("goodness", "mlp", "untrained", seed=1).fit(NORMAL[:50])
+    assert a.n_steps == b.n_steps == 0
+    w = [d._net.layers[0][0].weight.detach().numpy() for d in (a, b)]
+    assert np.array_equal(*w)  # the initial weights, whatever the data
+
+
+def test_normalise_off_lets_later_layers_see_scale():
+    def layer2(normalise):
+        det = ff.OneClassDetector(
+            "hb-svdd", "mlp", "untrained", widths=[16, 8], normalise=normalise
+        ).fit(NORMAL)
+        return det.score_rules(TEST_X)["layer2"], det.score_rules(3 * TEST_X)["layer2"]
+
+    on, on3 = layer2(True)
+    off, off3 = layer2(False)
+    assert np.allclose(on, on3)  # bias-free + length normalisation: blind to input scale
+    assert not np.allclose(off, off3)
 
 
 def test_max_steps_caps_training():
@@ -96,7 +147,7 @@ def test_max_steps_caps_training():
     assert det.n_steps == 7
 
 
-@pytest.mark.parametrize("mode", ff.MODES)
+@pytest.mark.parametrize("mode", TRAINED)
 def test_same_seed_same_scores_other_seed_other_weights(mode):
     def fit(seed, **hp):
         return ff.OneClassDetector("hb-svdd", "mlp", mode, seed=seed, epochs=2, **hp).fit(NORMAL)
@@ -108,7 +159,7 @@ def test_same_seed_same_scores_other_seed_other_weights(mode):
 
 
 @pytest.mark.parametrize("objective", SVDD)
-@pytest.mark.parametrize("mode", ff.MODES)
+@pytest.mark.parametrize("mode", TRAINED)
 def test_svdd_separates_off_subspace_anomalies(objective, mode):
     det = ff.OneClassDetector(objective, "mlp", mode, seed=0).fit(NORMAL)
     assert roc_auc_score(TEST_Y, det.score_samples(TEST_X)) >= 0.95
@@ -119,11 +170,13 @@ def test_svdd_separates_off_subspace_anomalies(objective, mode):
 @pytest.mark.parametrize("mode", ff.MODES)
 def test_cnn_runs(shape, objective, mode):
     X = np.random.default_rng(0).normal(size=(12, *shape)).astype(np.float32)
-    det = ff.OneClassDetector(objective, "cnn", mode, epochs=1, batch_size=6).fit(X)
-    s = det.score_samples(X[:5])
-    assert s.shape == (5,) and np.isfinite(s).all()
+    hp = {} if mode == "untrained" else {"epochs": 1}
+    det = ff.OneClassDetector(objective, "cnn", mode, batch_size=6, **hp).fit(X)
+    rules = det.score_rules(X[:5])
+    assert len(rules) == 2 + len(det.hparams["channels"]) + 1
+    assert all(s.shape == (5,) and np.isfinite(s).all() for s in rules.values())
     assert det.hparams["channels"] == ([8, 4] if shape[0] == 1 else [32, 64, 128])
-    assert det.n_steps == 2
+    assert det.n_steps == (0 if mode == "untrained" else 2)
 
 
 @pytest.mark.parametrize(
@@ -153,7 +206,7 @@ def test_score_checks_input():
         det.score_samples(np.full((2, 8), np.nan))
 
 
-@pytest.mark.parametrize("mode", ff.MODES)
+@pytest.mark.parametrize("mode", TRAINED)
 def test_build_ahead_of_fit_changes_nothing(mode):
     def scores(prebuild):
         det = ff.OneClassDetector("hb-svdd", "mlp", mode, seed=5, epochs=2)

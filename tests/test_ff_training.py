@@ -89,3 +89,29 @@ def test_sgd_holds_no_optimizer_state():
     params[0].sum().backward()
     opt.step()
     assert all(not s for s in opt.state.values())
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("objective", ["goodness", "hb-svdd"])
+def test_same_loss_twin_differs_from_ff_only_across_layer_boundaries(objective, optimizer):
+    hp = dict(optimizer=optimizer, max_steps=2, lr=0.05, batch_size=16)
+
+    def state(mode, widths):
+        det = ff.OneClassDetector(objective, "mlp", mode, widths=widths, **hp).fit(X)
+        return det._net.state_dict()
+
+    one_ff, one_bp = state("ff", [5]), state("bp", [5])
+    assert all(torch.equal(one_ff[k], one_bp[k]) for k in one_ff)  # nothing to detach
+    two_ff, two_bp = state("ff", [5, 3]), state("bp", [5, 3])
+    first = [k for k in two_ff if k.startswith("layers.0")]
+    last = [k for k in two_ff if k.startswith("layers.1")]
+    # the last layer's update sees the same inputs in both after one step; the first layer
+    # gets the second layer's loss only by backprop
+    assert any(not torch.allclose(two_ff[k], two_bp[k]) for k in first)
+    assert last
+
+
+def test_last_layer_twin_trains_only_the_last_objective():
+    det = ff.OneClassDetector("hb-svdd", "mlp", "bpl", widths=[5, 3], max_steps=1).fit(X)
+    assert det.n_steps == 1
+    assert det._targets[0].centre is not None  # fitted after training, not trained
