@@ -72,7 +72,7 @@ SUITES.add(
     Suite(
         "adbench",
         "every ADBench classical set with a pinned sha256, one-class protocol, size-capped "
-        "(at most 10000 training normals, 20000 test rows; seeded)",
+        "(at most 2000 training normals, 20000 test rows; seeded)",
         _datasets_constant("ADBENCH_PINNED"),
     ),
 )
@@ -102,7 +102,11 @@ SUITES.add(
         f"batch {MEMORY_BATCH}, {MEMORY_STEPS} plain-SGD steps (no optimizer state), "
         "last-layer scores",
         _fixed("synthetic-memory"),
-        detectors=("ff-hb-svdd-mlp", "bp-hb-svdd-mlp", "ff-goodness-mlp", "bp-goodness-mlp"),
+        detectors=tuple(
+            f"{family}-{objective}-mlp"
+            for objective in ("hb-svdd", "goodness")
+            for family in ("ff", "bp", "bpl")
+        ),
         grid=tuple(
             {
                 "widths": [MEMORY_WIDTH] * depth,
