@@ -113,12 +113,14 @@ def _cuda_peak(reading: Reading, device: torch.device) -> Iterator[None]:
 def warm_up() -> None:
     """Pay torch's one-time allocations (autograd engine, kernels' scratch buffers) once per
     process, outside any meter, so the first trial of a worker is not charged for them."""
-    layer = torch.nn.Linear(64, 64)
+    layer = torch.nn.Linear(256, 256)
     optimizer = torch.optim.Adam(layer.parameters())
     for _ in range(2):
-        layer(torch.randn(32, 64)).square().mean().backward()
+        layer(torch.randn(256, 256)).square().mean().backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        with torch.no_grad():  # inference matmuls take another path with its own buffers
+            layer(torch.randn(256, 256)).double().square().sum(1)
     measure_fit(lambda: None, "cpu")
 
 

@@ -33,8 +33,9 @@ def _peak(mode: str, depth: int) -> float:
     return reading.peak_train_mem_bytes
 
 
-def test_bp_peak_grows_with_depth_and_ff_peak_stays_flat():
-    bp2, bp8 = _peak("bp", 2), _peak("bp", 8)
+@pytest.mark.parametrize("twin", ["bp", "bpl"])  # same-loss and last-layer twins
+def test_bp_peak_grows_with_depth_and_ff_peak_stays_flat(twin):
+    bp2, bp8 = _peak(twin, 2), _peak(twin, 8)
     ff2, ff8 = _peak("ff", 2), _peak("ff", 8)
     assert bp8 - bp2 >= 0.8 * 6 * ANALYTIC_PER_LAYER
     assert ff8 <= 1.2 * ff2
@@ -61,7 +62,7 @@ import tests.test_bench_meters as t
 warm_up()
 held = []
 four_mib = measure_fit(lambda: held.append(np.ones(2**19)), "cpu")
-peaks = {f"{m}{d}": t._peak(m, d) for m in ("bp", "ff") for d in (2, 8)}
+peaks = {f"{m}{d}": t._peak(m, d) for m in ("bp", "bpl", "ff") for d in (2, 8)}
 print(json.dumps({"meter": four_mib.meter, "four_mib": four_mib.peak_train_mem_bytes, **peaks}))
 """
 
@@ -75,7 +76,8 @@ def test_preloaded_malloc_meter_agrees_with_the_picture(tmp_path):
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["meter"] == MALLOC
     assert got["four_mib"] == pytest.approx(4 * 2**20, rel=0.05)
-    assert got["bp8"] - got["bp2"] >= 0.8 * 6 * ANALYTIC_PER_LAYER
+    for twin in ("bp", "bpl"):
+        assert got[f"{twin}8"] - got[f"{twin}2"] >= 0.8 * 6 * ANALYTIC_PER_LAYER
     assert got["ff8"] <= 1.2 * got["ff2"]
 
 

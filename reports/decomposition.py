@@ -1,0 +1,177 @@
+"""FF versus backprop, one difference at a time: paired contrasts over blocks, Holm-corrected.
+
+Every network logs AUROC under every scoring rule from one fit (``auroc.<rule>``), so each
+contrast below changes exactly one thing and holds the rest equal:
+
+(a) gradient flow: FF against the same-loss twin (``bp``), same rule;
+(b) scoring rule: ``sum`` against ``last``, same network;
+(c) objective placement: per-layer losses (``bp``) against the last-layer objective (``bpl``),
+    both backprop, same rule;
+(d) normalisation: the last-layer twin with and without length normalisation, same rule;
+(e) learning: a trained network against the untrained control (same architecture and seed),
+    same rule.
+
+The unit is a block (dataset, normal class) with seeds averaged first
+(``reports.paired.block_values``); Holm's correction runs over every test of the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from reports import paired, stats
+from reports.tables import MISSING, Table, number, p_value
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """``a`` minus ``b``, each a (detector, scoring rule), differing only in ``effect``."""
+
+    effect: str
+    a: tuple[str, str]
+    b: tuple[str, str]
+
+    def label(self) -> str:
+        return f"{self.a[0]} {self.a[1]} − {self.b[0]} {self.b[1]}"
+
+
+@dataclass(frozen=True)
+class Row:
+    objective: str
+    arch: str
+    contrast: Contrast
+    mean_a: float
+    mean_b: float
+    result: paired.Paired
+    p_holm: float
+
+    @property
+    def significant(self) -> bool:
+        return paired.is_significant(self.p_holm, ALPHA)
+
+
+# (effect, A as (family, rule), B as (family, rule)); family "bpl-nonorm" = bpl-<core>-nonorm
+_CONTRASTS = (
+    ("(a) gradient flow", ("ff", "sum"), ("bp", "sum")),
+    ("(a) gradient flow", ("ff", "last"), ("bp", "last")),
+    ("(b) scoring rule", ("ff", "sum"), ("ff", "last")),
+    ("(b) scoring rule", ("bpl", "sum"), ("bpl", "last")),
+    ("(c) objective placement", ("bp", "last"), ("bpl", "last")),
+    ("(c) objective placement", ("bp", "sum"), ("bpl", "sum")),
+    ("(d) normalisation", ("bpl", "last"), ("bpl-nonorm", "last")),
+    ("(e) learning", ("ff", "sum"), ("untrained", "sum")),
+    ("(e) learning", ("bpl", "last"), ("untrained", "last")),
+)
+
+
+def _detector(family: str, core: str) -> str:
+    return f"bpl-{core}-nonorm" if family == "bpl-nonorm" else f"{family}-{core}"
+
+
+def contrasts(objective: str, arch: str) -> list[Contrast]:
+    """The contrasts of one (objective, arch), in the order (a) to (e)."""
+    core = f"{objective}-{arch}"
+    return [
+        Contrast(effect, (_detector(a[0], core), a[1]), (_detector(b[0], core), b[1]))
+        for effect, a, b in _CONTRASTS
+    ]
+
+
+def rule_blocks(runs: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
+    """Blocks x ``"<detector>:<rule>"`` columns of ``<metric>.<rule>`` (seeds averaged)."""
+    f = stats.finished(runs)
+    parts = []
+    for col in sorted(c for c in f.columns if c.startswith(f"{metric}.")):
+        rule = col[len(metric) + 1 :]
+        blocks = paired.block_values(stats.trial_values(runs, col), col)
+        if not blocks.empty:
+            parts.append(blocks.rename(columns=lambda d, r=rule: f"{d}:{r}"))
+    return pd.concat(parts, axis=1) if parts else pd.DataFrame()
+
+
+def decompose(runs: pd.DataFrame, metric: str = "auroc") -> list[Row]:
+    """Every contrast with both sides present in some block, Holm-corrected together."""
+    blocks = rule_blocks(runs, metric)
+    f = stats.finished(runs)
+    pairs = f[f["family"] == "ff"][["objective", "arch"]].drop_duplicates()
+    found: list[tuple[str, str, Contrast, paired.Paired, float, float]] = []
+    for objective, arch in sorted(pairs.itertuples(index=False, name=None)):
+        for c in contrasts(objective, arch):
+            a, b = f"{c.a[0]}:{c.a[1]}", f"{c.b[0]}:{c.b[1]}"
+            if a not in blocks or b not in blocks:
+                continue
+            both = blocks[[a, b]].dropna()
+            if both.empty:
+                continue
+            result = paired.paired(both[a].to_numpy(), both[b].to_numpy())
+            found.append((objective, arch, c, result, both[a].mean(), both[b].mean()))
+    adjusted = paired.holm([r[3].p for r in found])
+    return [
+        Row(o, a, c, mean_a, mean_b, result, p)
+        for (o, a, c, result, mean_a, mean_b), p in zip(found, adjusted, strict=True)
+    ]
+
+
+def table(rows: list[Row]) -> Table:
+    """One row per contrast, grouped by (objective, arch)."""
+    header = ["network", "effect", "A − B", "n", "A", "B", "Δ median [95% CI]", "p", "p Holm"]
+    out = Table(header, [], latex_drop={2}, wide=True)
+    last = None
+    for r in rows:
+        if (r.objective, r.arch) != last:
+            out.rules.add(len(out.rows))
+            last = r.objective, r.arch
+        res = r.result
+        ci = f"{number(res.median_diff)} [{number(res.ci_low)}, {number(res.ci_high)}]"
+        mark = "*" if r.significant else ""
+        out.rows.append(
+            [
+                f"{r.objective}-{r.arch}",
+                r.contrast.effect,
+                r.contrast.label(),
+                str(res.n),
+                number(r.mean_a),
+                number(r.mean_b),
+                ci,
+                f"{p_value(res.p)} ({res.method})" if res.method != "n/a" else MISSING,
+                p_value(r.p_holm) + mark,
+            ]
+        )
+    return out
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """Sentences saying, per effect, which contrasts are significant after Holm."""
+    lines = []
+    for effect in dict.fromkeys(r.contrast.effect for r in rows):
+        mine = [r for r in rows if r.contrast.effect == effect]
+        sig = [r for r in mine if r.significant]
+        if not sig:
+            lines.append(
+                f"- {effect}: no contrast differs after Holm's correction "
+                f"({len(mine)} tested, α = {ALPHA})."
+            )
+            continue
+        parts = [
+            f"{r.contrast.label()} on {r.objective}-{r.arch} "
+            f"({'+' if r.result.median_diff > 0 else ''}{number(r.result.median_diff)}, "
+            f"p Holm {p_value(r.p_holm)})"
+            for r in sig
+        ]
+        lines.append(f"- {effect}: {len(sig)} of {len(mine)} differ: " + "; ".join(parts) + ".")
+    return lines
+
+
+def below_chance(runs: pd.DataFrame, metric: str = "auroc") -> list[str]:
+    """Detectors (headline rule) whose mean over a dataset's blocks is below 0.5."""
+    blocks = paired.block_values(stats.trial_values(runs, metric), metric)
+    if blocks.empty:
+        return []
+    means = blocks.groupby(level="dataset").mean()
+    flagged = means.stack()
+    flagged = flagged[flagged < 0.5]
+    return [f"{det} on {ds}: {number(v)}" for (ds, det), v in flagged.items()]
