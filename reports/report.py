@@ -9,8 +9,8 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from bench import schema
-from reports import figures, setup, stats, tables
-from reports.runs import FINISHED, load_runs
+from reports import figures, paired, setup, stats, tables
+from reports.runs import FINISHED, SKIPPED, load_runs
 from reports.tables import MISSING, Table
 
 RESULTS = "results.csv"
@@ -32,21 +32,44 @@ class _Doc:
     def table(self, table: Table, name: str, caption: str) -> None:
         """The table in Markdown, and in ``tables/<name>.tex``."""
         self.add(table.markdown(), "")
+        self.latex([table], name, caption)
+
+    def latex(self, parts: list[Table], name: str, caption: str | list[str]) -> None:
+        """``tables/<name>.tex``: one float per part (a table split to fit the column), with
+        one caption for all or one per part."""
         path = self.out_dir / "tables" / f"{name}.tex"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(table.latex(caption, f"tab:{name}"))
+        captions = caption if isinstance(caption, list) else [caption] * len(parts)
+        text = []
+        for k, t in enumerate(parts):
+            more = f" (part {k + 1} of {len(parts)})" if isinstance(caption, str) else ""
+            more = more if len(parts) > 1 else ""
+            label = f"tab:{name}" + (f"-{k + 1}" if len(parts) > 1 else "")
+            text.append(t.latex(captions[k] + more, label))
+        path.write_text("\n".join(text))
 
     def figure(self, paths: list[Path], caption: str) -> None:
         rel = paths[0].relative_to(self.out_dir).as_posix()
         self.add(f"![{caption}]({rel})", "", f"*{caption}* (PDF: `{rel[:-4]}.pdf`)", "")
 
 
+MEAN_AUROC = (
+    "Mean AUROC (one definition in every table): the mean over datasets of the per-dataset "
+    "mean, where a per-dataset value averages normal classes per seed and then seeds."
+)
 AGGREGATION = (
     "Aggregation: runs of one trial (detector, dataset, normal class, seed) are averaged, then "
     "normal classes are averaged per seed, then mean ± sample std (ddof=1) over seeds. Only "
-    f"{FINISHED} runs outside the `{stats.MEMORY_SUITE}` suite count. Best per dataset (by the "
-    f"shown mean) in bold; {tables.INCOMPLETE} marks a cell missing some of the dataset's "
-    f"(normal class, seed) trials; {MISSING} means no finished trial."
+    f"{FINISHED} runs outside the `{stats.MEMORY_SUITE}` suite count. " + MEAN_AUROC + " Rank: "
+    "average rank over blocks (dataset, normal class; seeds averaged), 1 = best, among the "
+    "detectors with every block of the suite. Best per column in bold; "
+    f"{tables.INCOMPLETE} marks a cell missing some of the dataset's (normal class, seed) "
+    f"trials, or a mean missing a dataset; {tables.BELOW_CHANCE} marks a value below chance; "
+    f"{MISSING} means no finished trial. Rows are grouped by family."
+)
+CHANCE = (
+    "Chance levels: a random scorer has AUROC 0.5 on every split, and AUPRC equal to the test "
+    "set's anomaly share (the `chance` row of the AUPRC table, averaged like a cell)."
 )
 
 
@@ -55,33 +78,60 @@ def _setup(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
         "## Setup",
         "",
         *setup.overview(runs),
+        setup.hardware(runs),
         *setup.provenance(runs),
         *setup.meters(runs),
         "",
         "### Datasets",
         "",
-        setup.datasets_table(runs).markdown(),
-        "",
-        *setup.datasets_provenance(runs),
-        "",
-        "### Detectors",
-        "",
-        setup.detectors_table(runs, order).markdown(),
+    )
+    doc.table(
+        setup.datasets_table(runs),
+        "datasets",
+        "Datasets: normal classes, split sizes, input dimension d and test anomaly share "
+        "(the AUPRC of a random scorer).",
+    )
+    doc.add(*setup.datasets_provenance(runs), "", "### Detectors", "")
+    doc.add(setup.detectors_table(runs, order).markdown(), "")
+    doc.latex(
+        [setup.hyperparameter_table(runs, order)],
+        "hyperparameters",
+        "Hyperparameters per detector (values set per run, such as the seed or the input "
+        "size, are left out; a studied variable gives its number of values).",
+    )
+    doc.add(
+        "LaTeX: `tables/hyperparameters.tex` (full width) holds the hyperparameters alone. "
+        "Every `tables/*.tex` needs `\\usepackage{booktabs,graphicx,array}`.",
         "",
     )
 
 
 def _metric(doc: _Doc, runs: pd.DataFrame, name: str, label: str) -> None:
     doc.add(f"## {label}", "")
-    if stats.finished(runs)[name].notna().any():
-        doc.add(AGGREGATION, "")
-        doc.table(
-            tables.metric_table(runs, name),
-            name,
-            f"{label}: mean ± std over seeds (normal classes averaged first).",
-        )
-    else:
+    if not stats.finished(runs)[name].notna().any():
         doc.add(f"No finished run logged {name}.", "")
+        return
+    doc.add(AGGREGATION, "", CHANCE, "")
+    parts = tables.metric_tables(runs, name)
+    latex, captions = [], []
+    chance = "0.5" if name == "auroc" else "the test anomaly share (last row)"
+    for p in parts:
+        doc.add(f"### {label}, suite {p.suite}", "", p.markdown.markdown(), "")
+        for k, t in enumerate(p.latex):
+            more = f", part {k + 1} of {len(p.latex)}" if len(p.latex) > 1 else ""
+            latex.append(t)
+            captions.append(
+                f"{label}, suite {p.suite}{more}: mean over seeds (normal classes averaged "
+                "first), mean over datasets, average rank over blocks (1 = best). Bold: best "
+                f"per column; dagger: incomplete; double dagger: below chance ({chance})."
+            )
+    doc.latex(latex, name, captions)
+    doc.add(
+        f"LaTeX: `tables/{name}.tex`, detectors as rows, means only (std over seeds is in "
+        "the tables above); a suite whose datasets do not fit one column is split into "
+        "full-width parts.",
+        "",
+    )
 
 
 def _twins(doc: _Doc, runs: pd.DataFrame) -> None:
@@ -101,33 +151,103 @@ def _twins(doc: _Doc, runs: pd.DataFrame) -> None:
     )
 
 
+def _friedman_text(r: stats.Ranking, what: str) -> str:
+    k, n = r.matrix.shape[1], r.matrix.shape[0]
+    text = (
+        f"Unit: {r.unit}; {n} blocks, {k} {what}. Friedman χ² = {r.statistic:.3f}, "
+        f"p = {tables.p_value(r.pvalue)} (`scipy.stats.friedmanchisquare`, χ² approximation). "
+        f"Nemenyi critical difference at α = {r.alpha}: CD = {r.cd:.3f} ranks "
+        "(q_α/√2 · √(k(k+1)/(6N)), q from `scipy.stats.studentized_range`, N = blocks)."
+    )
+    avg = r.average
+    spread = avg.max() - avg.min()
+    if r.cd_spans_all:
+        text += (
+            f" The CD ({r.cd:.2f}) is at least the whole spread of average ranks "
+            f"({spread:.2f}): no pair of {what} differs significantly at α = {r.alpha}."
+        )
+    else:
+        text += f" Average ranks span {spread:.2f}."
+    return text
+
+
 def _ranks(doc: _Doc, runs: pd.DataFrame) -> None:
     doc.add("## Average ranks and Friedman test", "")
-    r = stats.ranking(runs)
-    if r.dropped_detectors or r.dropped_datasets:
-        doc.add(
-            "Left out to make the dataset × detector AUROC matrix complete: detectors "
-            f"{', '.join(r.dropped_detectors) or MISSING}; datasets "
-            f"{', '.join(r.dropped_datasets) or MISSING}.",
-            "",
+    suites = stats.suites(runs)
+    for suite, datasets in suites.items():
+        if len(suites) > 1:
+            doc.add(f"### Suite {suite}", "")
+        r = stats.ranking(runs, datasets=datasets)
+        if r.dropped_detectors or r.dropped_datasets:
+            doc.add(
+                "Left out to make the block × detector AUROC matrix complete: detectors "
+                f"{', '.join(r.dropped_detectors) or MISSING}; blocks "
+                f"{', '.join(r.dropped_datasets) or MISSING}.",
+                "",
+            )
+        if r.reason:
+            doc.add(f"No ranking: {r.reason}.", "")
+            continue
+        doc.add(_friedman_text(r, "detectors"), "")
+        suffix = "" if len(suites) == 1 else f"_{suite}"
+        doc.table(
+            tables.rank_table(r),
+            "ranks" + suffix,
+            f"Average rank over blocks (dataset, normal class), suite {suite} (1 = best).",
         )
-    if r.reason:
-        doc.add(f"No ranking: {r.reason}.", "")
+        cd_caption = (
+            "Critical-difference diagram: detectors joined by a bar are not significantly "
+            "different (Nemenyi over blocks)."
+        )
+        if r.cd_spans_all:
+            cd_caption += " Here the CD spans every detector: no pair differs."
+        doc.figure(
+            figures.cd_diagram(r, doc.out_dir / "figures", "cd_diagram" + suffix), cd_caption
+        )
+        _families(doc, runs, datasets, suffix)
+
+
+def _families(doc: _Doc, runs: pd.DataFrame, datasets: list[str], suffix: str) -> None:
+    """Best FF vs best BP vs best PyOD per block: few columns, so power with few blocks."""
+    fr = stats.family_ranking(runs, datasets)
+    doc.add("#### Families: best FF, best BP, best PyOD", "")
+    if fr is None:
+        doc.add("Fewer than two of the families ff, bp, pyod have complete results.", "")
         return
-    k, n = r.matrix.shape[1], r.matrix.shape[0]
     doc.add(
-        f"Ranks of mean AUROC per dataset (1 = best, ties averaged) over {n} datasets and "
-        f"{k} detectors. Friedman χ² = {r.statistic:.3f}, p = {tables.p_value(r.pvalue)} "
-        f"(`scipy.stats.friedmanchisquare`). Nemenyi critical difference at α = {r.alpha}: "
-        f"CD = {r.cd:.3f} (q_α/√2 · √(k(k+1)/(6N)), q from "
-        "`scipy.stats.studentized_range`).",
+        "The best detector of each family is chosen once, by mean AUROC over the suite's "
+        "datasets (not per block, which would favour the family with most members): "
+        + "; ".join(f"{f}: {d}" for f, d in fr.best.items())
+        + ". "
+        + (
+            _friedman_text(fr.ranking, "families")
+            if not fr.ranking.reason
+            else f"No Friedman test: {fr.ranking.reason}."
+        ),
+        "",
+        "Paired over blocks: two-sided Wilcoxon signed-rank test (`scipy.stats.wilcoxon`, "
+        "zero differences dropped; exact null distribution when at most 50 non-zero, untied "
+        "differences, normal approximation otherwise), Holm-adjusted over the family pairs; "
+        "median difference with a 95% percentile bootstrap interval (10 000 resamples of "
+        "blocks, seed 0); wins/losses/ties; median difference per dataset (sign flips show).",
         "",
     )
-    doc.table(tables.rank_table(r), "ranks", "Average rank over datasets (1 = best).")
-    doc.figure(
-        figures.cd_diagram(r, doc.out_dir / "figures"),
-        "Critical-difference diagram: detectors joined by a bar are not "
-        "significantly different (Nemenyi).",
+    b = stats.blocks(runs)
+    b = b[b.index.get_level_values("dataset").isin(datasets)]
+    rows = []
+    for (x, y, p), adj in zip(fr.pairs, fr.holm, strict=True):
+        per_ds = paired.per_dataset_medians(
+            pd.DataFrame({x: b[fr.best[x]], y: b[fr.best[y]]}), x, y
+        )
+        rows.append(tables.paired_row(f"{x} − {y}", p, adj, per_ds))
+    md, tex = tables.paired_table(rows, datasets)
+    doc.add(md.markdown(), "")
+    doc.latex(
+        [tex],
+        "families" + suffix,
+        f"Best detector per family, paired over n = {fr.pairs[0][2].n} blocks: median "
+        "difference of AUROC with 95% bootstrap CI, Wilcoxon p (exact; ≈: normal "
+        "approximation), Holm-adjusted p, wins/losses/ties.",
     )
 
 
@@ -137,40 +257,63 @@ def _cost(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
     if cost.empty:
         doc.add("No finished run with an AUROC.", "")
         return
+    meters = setup.values(cost["meter"])
     doc.add(
-        "Mean AUROC over datasets (of the AUROC table's means) against the mean over "
-        "finished runs of peak training memory and fit time. Pareto memory (time): no other "
-        "detector has less or equal memory (fit time) with higher or equal AUROC, one of them "
+        MEAN_AUROC + " Memory: mean over finished runs of peak training memory (MiB, meter "
+        f"{meters}); fit time: mean over finished runs (s). Pareto M (T): no other detector "
+        "has less or equal memory (fit time) with higher or equal mean AUROC, one of them "
         "strictly.",
         "",
     )
-    doc.table(tables.cost_table(cost), "cost", "Accuracy against training memory and time.")
-    meters = setup.values(cost["meter"])
+    fam = tables.families(runs)
+    doc.table(
+        tables.cost_table(cost, fam),
+        "cost",
+        f"Mean AUROC over datasets against peak training memory ({meters}) and fit time; "
+        "Pareto-optimal in memory (M) or time (T).",
+    )
+    twins = _twin_map(runs)
     if cost["peak_train_mem_bytes"].notna().any():
         doc.figure(
-            figures.memory_vs_auroc(cost, doc.out_dir / "figures"),
-            f"Mean AUROC against peak training memory (meters: {meters}; compare "
-            "within a marker shape), Pareto front dashed.",
+            figures.memory_vs_auroc(cost, fam, twins, doc.out_dir / "figures"),
+            f"Mean AUROC against peak training memory (meters: {meters}), coloured by family; "
+            "thin lines join an FF detector to its twins; Pareto front dashed and labelled.",
         )
     else:
         doc.add("No run logged peak training memory: no memory figure.", "")
     if cost["fit_seconds"].notna().any():
         doc.figure(
-            figures.fit_time_vs_auroc(cost, doc.out_dir / "figures"),
-            "Mean AUROC against fit time, Pareto front dashed.",
+            figures.fit_time_vs_auroc(cost, fam, twins, doc.out_dir / "figures"),
+            "Mean AUROC against fit time, coloured by family; thin lines join an FF detector "
+            "to its twins; Pareto front dashed and labelled.",
         )
     else:
         doc.add("No run logged fit time: no fit-time figure.", "")
-    trials = stats.trial_values(runs, "auroc")
-    doc.add("### AUROC distributions", "")
+    doc.add("### AUROC per block", "")
     doc.figure(
-        figures.auroc_distributions(trials, order, doc.out_dir / "figures"),
-        "AUROC of every trial (normal class × seed) per dataset and detector.",
+        figures.auroc_points(stats.blocks(runs), order, fam, doc.out_dir / "figures"),
+        "AUROC of every block (dataset, normal class; seeds averaged), one marker per dataset; "
+        "dotted: chance (0.5).",
     )
 
 
-def _depth(doc: _Doc, runs: pd.DataFrame) -> None:
-    doc.add("## Peak training memory versus depth", "")
+def _twin_map(runs: pd.DataFrame) -> dict[str, list[str]]:
+    """FF detector -> the detectors that name it as twin, or that it names."""
+    s = stats.simple(runs)
+    s = s[(s["detector"] != "") & (s["twin"] != "")]
+    out: dict[str, set[str]] = {}
+    for det, twin, family in (
+        s[["detector", "twin", "family"]].drop_duplicates().itertuples(index=False)
+    ):
+        if family == "ff":
+            out.setdefault(det, set()).add(twin)
+        else:
+            out.setdefault(twin, set()).add(det)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
+    doc.add("## Memory study: peak training memory versus depth", "")
     sweep = stats.memory_sweep(runs)
     if sweep.empty:
         doc.add(
@@ -179,23 +322,50 @@ def _depth(doc: _Doc, runs: pd.DataFrame) -> None:
             "",
         )
         return
-    analytic = stats.analytic_activation_memory(sweep)
+    doc.add("Configuration, as logged by the runs:", "", *setup.memory_config(runs), "")
+    analytic = stats.analytic_memory(sweep)
+    twins = {ff: ts[0] for ff, ts in _twin_map(runs).items() if ts}
     doc.add(
-        f"Mean peak training memory (MiB) over seeds, meters: {setup.values(sweep['meter'])}. "
-        "Analytic BP line: BP's peak at the smallest depth d0 plus (depth − d0) × "
-        f"batch_size × width × {stats.BYTES_PER_FLOAT} bytes × "
-        f"{stats.SAVED_TENSORS_PER_LAYER} saved tensors per layer.",
+        f"Mean ± std over seeds (seeds averaged first) of peak training memory (MiB), meter "
+        f"{setup.values(sweep['meter'])}; last columns: BP twin / FF.",
+        "",
+    )
+    md, tex = tables.memory_depth_tables(sweep, twins)
+    doc.add(md.markdown(), "")
+    doc.latex([tex], "memory_depth", "Peak training memory (MiB) against depth, and BP/FF.")
+    doc.add(
+        "Growth per added hidden layer: least-squares slope of the mean peak over depths "
+        "(measured) against the analytic term of the detector's family. Analytic BP: the "
+        f"layer's weight gradient (width² × {stats.BYTES_PER_FLOAT} B) plus the activation "
+        f"its Linear layer saves for it (batch × width × {stats.BYTES_PER_FLOAT} B × "
+        f"{stats.SAVED_TENSORS_PER_LAYER}); analytic FF: 0, since a layer's graph and "
+        "gradient are freed before the next layer trains. Both lines start from the family's "
+        "mean measured peak at the smallest depth; parameters are allocated before the meter "
+        "starts.",
         "",
     )
     doc.table(
-        tables.sweep_table(sweep, analytic),
-        "memory_depth",
-        "Peak training memory (MiB) against depth.",
+        tables.growth_table(sweep, analytic),
+        "memory_growth",
+        "Peak training memory added per hidden layer: measured slope and analytic term.",
     )
     doc.figure(
         figures.memory_vs_depth(sweep, analytic, doc.out_dir / "figures"),
-        f"Peak training memory against depth ({setup.values(sweep['meter'])}); "
-        "dotted: analytic activation memory of BP.",
+        f"Peak training memory against depth ({setup.values(sweep['meter'])}), mean ± std "
+        "over seeds; dotted: one analytic line per family.",
+    )
+    steps = stats.memory_sweep(runs, "step_seconds")
+    doc.add("### Time per optimizer step", "")
+    if steps.empty:
+        doc.add("No memory-study run logged step_seconds.", "")
+        return
+    doc.add("Fit seconds / optimizer steps, mean ± std over seeds; last columns: BP twin / FF.", "")
+    md, tex = tables.step_time_tables(steps, twins)
+    doc.add(md.markdown(), "")
+    doc.latex([tex], "step_time", "Seconds per optimizer step against depth, and BP/FF.")
+    doc.figure(
+        figures.step_time_vs_depth(steps, doc.out_dir / "figures"),
+        "Seconds per optimizer step against depth, mean ± std over seeds.",
     )
 
 
@@ -207,6 +377,17 @@ def _problems(doc: _Doc, runs: pd.DataFrame) -> None:
         return
     s = stats.simple(bad)
     error = stats.column(bad, "tags." + schema.TAG_ERROR).fillna("").astype(str)
+    error = error.str.replace("|", "/").str.replace("\n", " ")
+    doc.add(f"{len(bad)} trials did not finish; none of them enters a table above.", "")
+    skipped = bad["status"] == SKIPPED
+    if skipped.any():
+        doc.add("Skipped by the harness, one line per reason:", "")
+        for reason, idx in s[skipped].groupby(error[skipped]).groups.items():
+            g = s.loc[idx]
+            pairs = sorted(set(zip(g["detector"], g["dataset"], strict=True)))
+            listed = ", ".join(f"{d} on {ds}" for d, ds in pairs)
+            doc.add(f"- {reason or MISSING} ({len(pairs)} detector × dataset): {listed}")
+        doc.add("")
     rows = [
         [
             str(bad.at[i, "run_name"]),
@@ -215,15 +396,17 @@ def _problems(doc: _Doc, runs: pd.DataFrame) -> None:
             s.at[i, "normal_class"] or MISSING,
             s.at[i, "seed"] or MISSING,
             str(bad.at[i, "status"]),
-            error[i].replace("|", "/").replace("\n", " ") or MISSING,
+            error[i] or MISSING,
         ]
-        for i in bad.index
+        for i in bad.index[~skipped.to_numpy()]
     ]
-    doc.add(f"{len(bad)} trials did not finish; none of them enters a table above.", "")
-    doc.add(
-        Table(["run", "detector", "dataset", "class", "seed", "status", "error"], rows).markdown(),
-        "",
-    )
+    if rows:
+        doc.add(
+            Table(
+                ["run", "detector", "dataset", "class", "seed", "status", "error"], rows
+            ).markdown(),
+            "",
+        )
 
 
 def _appendix(doc: _Doc, runs: pd.DataFrame) -> None:
@@ -259,15 +442,24 @@ def write_report(runs: pd.DataFrame, out_dir: Path, *, title: str = DEFAULT_TITL
         f"All numbers below are computed from `{RESULTS}` (one row per MLflow run).",
         "",
     )
-    _setup(doc, runs, order)
-    _metric(doc, runs, "auroc", "AUROC")
-    _metric(doc, runs, "auprc", "AUPRC")
-    _twins(doc, runs)
-    _ranks(doc, runs)
-    _cost(doc, runs, order)
-    _depth(doc, runs)
+    _setup(doc, runs, tables.detector_order(runs, suites="all"))
+    main = stats.main_trials(runs)
+    if main.empty and not stats.memory_runs(runs).empty:
+        doc.add(
+            f"This report holds only the `{stats.MEMORY_SUITE}` suite (a memory and time "
+            "study): its runs enter no accuracy table, so those sections are left out.",
+            "",
+        )
+    else:
+        _metric(doc, runs, "auroc", "AUROC")
+        _metric(doc, runs, "auprc", "AUPRC")
+        _twins(doc, runs)
+        _ranks(doc, runs)
+        _cost(doc, runs, order)
+    _memory(doc, runs)
     _problems(doc, runs)
-    _appendix(doc, runs)
+    if not main.empty or stats.memory_runs(runs).empty:
+        _appendix(doc, runs)
     path = out_dir / REPORT
     path.write_text("\n".join(doc.lines))
     return path

@@ -51,8 +51,26 @@ def _datasets(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     return [(name, runs[ds == name]) for name in sorted(set(ds) - {"", "nan"})]
 
 
+def _features(g: pd.DataFrame) -> str:
+    """Input dimension d: the ``n_features`` metric, else the hyperparameter PyOD's sized
+    detectors log, else the missing mark."""
+    for c in ("metrics.n_features", HP_COLUMN + "n_features"):
+        if c in g and g[c].notna().any():
+            return _range(g[c])
+    return MISSING
+
+
+def _mean_share(g: pd.DataFrame) -> str:
+    """Test anomaly share averaged over runs per normal class, then over classes."""
+    share = pd.to_numeric(_col(g, "metrics." + schema.METRIC_ANOMALY_RATIO), errors="coerce")
+    cls = _col(g, param(schema.PARAM_NORMAL_CLASS)).astype(str)
+    per_class = share.groupby(cls).mean().dropna()
+    return number(per_class.mean(), 3) if len(per_class) else MISSING
+
+
 def datasets_table(runs: pd.DataFrame) -> Table:
-    """Per dataset: protocol, number of normal classes, split sizes, anomaly ratio."""
+    """Per dataset: protocol, normal classes, split sizes, input dimension d, anomaly share
+    of the test set (the AUPRC of a random scorer)."""
     rows = [
         [
             name,
@@ -60,12 +78,18 @@ def datasets_table(runs: pd.DataFrame) -> Table:
             str(stats.simple(g).query("normal_class != ''")["normal_class"].nunique()),
             _range(_col(g, "metrics." + schema.METRIC_N_TRAIN)),
             _range(_col(g, "metrics." + schema.METRIC_N_TEST)),
-            _range(_col(g, "metrics." + schema.METRIC_ANOMALY_RATIO), 3),
+            _features(g),
+            _mean_share(g),
         ]
         for name, g in _datasets(runs)
     ]
-    header = ["dataset", "protocol", "classes", "n_train", "n_test", "anomaly ratio"]
-    return Table(header, rows)
+    header = ["dataset", "protocol", "classes", "n_train", "n_test", "d", "anomaly share"]
+    return Table(
+        header,
+        rows,
+        spec=r"l>{\raggedright\arraybackslash\hspace{0pt}}p{1.6cm}rrrrr",
+        rotate={2, 3, 4, 5, 6},
+    )
 
 
 def datasets_provenance(runs: pd.DataFrame) -> list[str]:
@@ -78,16 +102,39 @@ def datasets_provenance(runs: pd.DataFrame) -> list[str]:
     ]
 
 
+# Set per run by the harness, not chosen: the seed, the input size, the device, logging.
+PER_RUN_HPARAMS = ("random_state", "seed", "n_features", "device", "verbose")
+# More distinct values than this over a detector's runs: a studied variable (a grid), named.
+MAX_SHOWN_VALUES = 3
+
+
+def hyperparameters(g: pd.DataFrame) -> str:
+    """``key=value; ...`` over a detector's runs, without per-run values; a key with several
+    values lists them, one with many says how many."""
+    parts = []
+    for c in sorted(c for c in g.columns if c.startswith(HP_COLUMN)):
+        key = c[len(HP_COLUMN) :]
+        if key in PER_RUN_HPARAMS or not g[c].notna().any():
+            continue
+        distinct = {str(x) for x in g[c].dropna() if str(x) != ""}
+        shown = values(g[c]) if len(distinct) <= MAX_SHOWN_VALUES else f"{len(distinct)} values"
+        parts.append(f"{key}={shown}")
+    return "; ".join(parts) or MISSING
+
+
+def _detector_runs(runs: pd.DataFrame, det: pd.Series, name: str) -> pd.DataFrame:
+    """A detector's runs of the accuracy suites, or of the memory study when it has no other."""
+    g = runs[det == name]
+    main = _col(g, tag(schema.TAG_SUITE)).astype(str) != stats.MEMORY_SUITE
+    return g[main] if main.any() else g
+
+
 def detectors_table(runs: pd.DataFrame, order: list[str]) -> Table:
-    """Per detector: family, objective, arch, twin and every hyperparameter value used."""
+    """Per detector: family, objective, arch, twin and its hyperparameters (not per-run ones)."""
     det = _col(runs, param(schema.PARAM_DETECTOR)).astype(str)
-    hp_cols = sorted(c for c in runs.columns if c.startswith(HP_COLUMN))
     rows = []
     for name in order:
-        g = runs[det == name]
-        hps = "; ".join(
-            f"{c[len(HP_COLUMN) :]}={values(g[c])}" for c in hp_cols if g[c].notna().any()
-        )
+        g = _detector_runs(runs, det, name)
         rows.append(
             [
                 name,
@@ -95,10 +142,74 @@ def detectors_table(runs: pd.DataFrame, order: list[str]) -> Table:
                 values(_col(g, tag(schema.TAG_OBJECTIVE))),
                 values(_col(g, tag(schema.TAG_ARCH))),
                 values(_col(g, tag(schema.TAG_TWIN))),
-                hps or MISSING,
+                hyperparameters(g),
             ]
         )
     return Table(["detector", "family", "objective", "arch", "twin", "hyperparameters"], rows)
+
+
+def hyperparameter_table(runs: pd.DataFrame, order: list[str]) -> Table:
+    """One row per detector, grouped by family: its hyperparameters (LaTeX: full width)."""
+    det = _col(runs, param(schema.PARAM_DETECTOR)).astype(str)
+    fam = _col(runs, tag(schema.TAG_FAMILY)).astype(str)
+    rows = [[name, hyperparameters(_detector_runs(runs, det, name))] for name in order]
+    family = [values(fam[det == name]) for name in order]
+    rules = {i for i in range(1, len(order)) if family[i] != family[i - 1]}
+    return Table(
+        ["detector", "hyperparameters"],
+        rows,
+        rules=rules,
+        spec=r"l>{\raggedright\arraybackslash}p{0.7\textwidth}",
+        wide=True,
+    )
+
+
+HARDWARE = [
+    ("CPU (model x logical cores)", schema.TAG_CPU),
+    ("RAM", "bench.ram_bytes"),
+    ("OS", "bench.os"),
+    ("Python", schema.TAG_VERSION_PREFIX + "python"),
+    ("torch threads per trial", "bench.threads_per_trial"),
+    ("workers", "bench.workers"),
+    ("device", schema.TAG_DEVICE),
+]
+
+
+def hardware(runs: pd.DataFrame) -> str:
+    """One line: CPU, cores, RAM, OS, Python, threads per trial, workers, device; what a
+    run did not log says so."""
+    parts = []
+    for label, key in HARDWARE:
+        v = values(_col(runs, tag(key)))
+        if key == "bench.ram_bytes" and v != MISSING:
+            v = ", ".join(f"{float(x) / 2**30:.1f} GiB" for x in v.split(", "))
+        parts.append(f"{label}: {'not logged' if v == MISSING else v}")
+    return "- Hardware line: " + "; ".join(parts)
+
+
+def memory_config(runs: pd.DataFrame) -> list[str]:
+    """The memory study's configuration as logged: width, depths, batch, steps, optimizer,
+    meter, device, seeds."""
+    m = stats.memory_runs(runs)
+    if m.empty:
+        return []
+    raw = runs.loc[m.index]
+    depths = ", ".join(f"{d:g}" for d in sorted(m["depth"].unique()))
+    steps = _col(raw, HP_COLUMN + "max_steps")
+    if not steps.notna().any():
+        steps = _col(raw, "metrics.n_steps")
+    return [
+        f"- Detectors: {values(m['detector'])}",
+        f"- Width: {values(m['width'].map(lambda v: f'{v:g}'))}; depths (hidden layers): {depths}",
+        f"- Batch size: {values(m['batch_size'].map(lambda v: f'{v:g}'))}; optimizer steps: "
+        f"{values(steps.map(lambda v: f'{float(v):g}' if pd.notna(v) else v))}; "
+        f"optimizer: {values(_col(raw, HP_COLUMN + 'optimizer'))}; scored layers: "
+        f"{values(_col(raw, HP_COLUMN + 'score_layers'))}",
+        f"- Memory meter: {values(m['meter'])}; "
+        f"device: {values(_col(raw, tag(schema.TAG_DEVICE)))}",
+        f"- Seeds: {', '.join(sorted(set(m['seed']), key=lambda x: (len(x), x)))} "
+        f"({len(m)} finished runs)",
+    ]
 
 
 def provenance(runs: pd.DataFrame) -> list[str]:

@@ -21,7 +21,7 @@ from reports.runs import FINISHED, METRICS, metric, param, tag
 MEMORY_SUITE = "memory"
 TRIAL_KEYS = ["detector", "dataset", "normal_class", "seed"]
 BYTES_PER_FLOAT = 4
-SAVED_TENSORS_PER_LAYER = 2
+SAVED_TENSORS_PER_LAYER = 1  # the input each Linear layer saves for its weight gradient
 
 _COLUMNS = {
     "detector": param(schema.PARAM_DETECTOR),
@@ -32,6 +32,7 @@ _COLUMNS = {
     "twin": tag(schema.TAG_TWIN),
     "objective": tag(schema.TAG_OBJECTIVE),
     "arch": tag(schema.TAG_ARCH),
+    "detector_version": tag(schema.TAG_DETECTOR_VERSION),
     "suite": tag(schema.TAG_SUITE),
     "meter": tag(schema.TAG_MEMORY_METER),
     "auroc": metric(schema.METRIC_AUROC),
@@ -51,6 +52,7 @@ _TEXT = [
     "twin",
     "objective",
     "arch",
+    "detector_version",
     "suite",
     "meter",
 ]
@@ -99,9 +101,19 @@ def main_trials(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def finished(runs: pd.DataFrame) -> pd.DataFrame:
-    """FINISHED main-suite runs with a trial key."""
-    s = main_trials(runs)
+    """FINISHED main-suite runs with a trial key, of each detector's newest version only."""
+    s = newest_versions(main_trials(runs))
     return s[(s["status"] == FINISHED) & (s["detector"] != "") & (s["dataset"] != "")]
+
+
+def newest_versions(s: pd.DataFrame) -> pd.DataFrame:
+    """Rows of each detector's newest ``detector_version`` (runs without the tag count as 1).
+
+    A detector whose meaning changed got a new version; its older runs must not be averaged
+    with the new ones.
+    """
+    version = pd.to_numeric(s["detector_version"].replace("", "1"), errors="coerce").fillna(1)
+    return s[version == version.groupby(s["detector"]).transform("max")]
 
 
 def trial_values(runs: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -210,28 +222,87 @@ def twins(runs: pd.DataFrame) -> list[TwinComparison]:
     return sorted(out, key=lambda t: (t.objective, t.arch, t.ff))
 
 
+FAMILY_ORDER = ["ff", "bp", "bpl", "ref", "pyod"]
+FAMILY_LABELS = {
+    "ff": "Forward-Forward",
+    "bp": "backprop twin",
+    "bpl": "last-layer backprop",
+    "ref": "controls",
+    "pyod": "PyOD",
+}
+
+
+def family_rank(family: str) -> int:
+    """Sort key of a family: the order above, then others."""
+    return FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER)
+
+
+def suites(runs: pd.DataFrame) -> dict[str, list[str]]:
+    """Main suites (sorted) and their datasets (sorted), from every main-suite run."""
+    m = main_trials(runs)
+    m = m[m["dataset"] != ""]
+    if (m["suite"] != "").any():  # rows without a suite (skipped trials) join no suite
+        m = m[m["suite"] != ""]
+    out: dict[str, list[str]] = {}
+    for suite, g in m.groupby("suite"):
+        out[str(suite) or "all"] = sorted(g["dataset"].unique())
+    return out
+
+
+def mean_over_datasets(c: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
+    """THE mean AUROC (or AUPRC) of a detector: the mean over ``datasets`` of its per-dataset
+    means (``cells``: normal classes averaged per seed, then seeds). ``complete`` is False
+    when a dataset has no value or an incomplete one."""
+    rows = {}
+    sub = c[c.index.get_level_values("dataset").isin(datasets)]
+    for det, g in sub.groupby(level="detector"):
+        rows[det] = {
+            "mean": float(g["mean"].mean()),
+            "n_datasets": len(g),
+            "complete": len(g) == len(datasets) and bool(g["complete"].all()),
+        }
+    return pd.DataFrame(rows, index=["mean", "n_datasets", "complete"]).T
+
+
+def blocks(runs: pd.DataFrame, name: str = "auroc") -> pd.DataFrame:
+    """(dataset, normal class) x detector, seeds averaged: the unit of every test."""
+    from reports.paired import block_values
+
+    return block_values(trial_values(runs, name), name)
+
+
 @dataclass
 class Ranking:
-    """Average ranks over datasets (rank 1 = highest mean AUROC) and Friedman/Nemenyi."""
+    """Average ranks over blocks (rank 1 = highest AUROC) and Friedman/Nemenyi.
 
-    matrix: pd.DataFrame  # dataset x detector, complete
-    ranks: pd.DataFrame  # same shape, per-dataset ranks
+    A block is one (dataset, normal class) pair with its seeds averaged.
+    """
+
+    matrix: pd.DataFrame  # block x detector, complete
+    ranks: pd.DataFrame  # same shape, per-block ranks
     dropped_detectors: list[str] = field(default_factory=list)
-    dropped_datasets: list[str] = field(default_factory=list)
+    dropped_datasets: list[str] = field(default_factory=list)  # dropped blocks, "dataset/class"
     statistic: float = float("nan")
     pvalue: float = float("nan")
     cd: float = float("nan")
     alpha: float = 0.05
     reason: str = ""
+    unit: str = "blocks (dataset, normal class), seeds averaged"
 
     @property
     def average(self) -> pd.Series:
         """Average rank per detector, best first."""
         return self.ranks.mean(axis=0).sort_values()
 
+    @property
+    def cd_spans_all(self) -> bool:
+        """True when the CD is at least the spread of the average ranks: no pair differs."""
+        avg = self.average
+        return bool(len(avg)) and not (avg.max() - avg.min() >= self.cd)
+
 
 def complete_matrix(matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Drop the detector or dataset with the largest share of missing cells until none is."""
+    """Drop the detector or row with the largest share of missing cells until none is."""
     dropped_det: list[str] = []
     dropped_ds: list[str] = []
     m = matrix
@@ -243,9 +314,9 @@ def complete_matrix(matrix: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list
             dropped_det.append(name)
             m = m.drop(columns=name)
         else:
-            name = str(by_ds.idxmax())
-            dropped_ds.append(name)
-            m = m.drop(index=name)
+            key = by_ds.idxmax()
+            dropped_ds.append("/".join(map(str, key)) if isinstance(key, tuple) else str(key))
+            m = m.drop(index=[key])
     return m, dropped_det, dropped_ds
 
 
@@ -255,24 +326,79 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     return float(q * np.sqrt(k * (k + 1) / (6 * n)))
 
 
-def ranking(runs: pd.DataFrame, alpha: float = 0.05) -> Ranking:
-    """Friedman test over datasets on mean AUROC; needs >= 3 detectors and >= 2 datasets."""
-    c = cells(runs, "auroc")
-    matrix = c["mean"].unstack("detector") if len(c) else pd.DataFrame()
+def rank_rows(m: pd.DataFrame) -> pd.DataFrame:
+    """Per-row ranks, 1 = highest value, ties averaged."""
+    return m.apply(lambda row: pd.Series(stats.rankdata(-row.to_numpy()), index=row.index), axis=1)
+
+
+def friedman(matrix: pd.DataFrame, alpha: float = 0.05) -> Ranking:
+    """Friedman test and Nemenyi CD over the rows (blocks) of ``matrix`` (NaN made complete)."""
     m, dd, ds = complete_matrix(matrix)
-    ranks = m.apply(lambda row: pd.Series(stats.rankdata(-row.to_numpy()), index=row.index), axis=1)
-    r = Ranking(matrix=m, ranks=ranks, dropped_detectors=dd, dropped_datasets=ds, alpha=alpha)
+    r = Ranking(
+        matrix=m, ranks=rank_rows(m), dropped_detectors=dd, dropped_datasets=ds, alpha=alpha
+    )
     k, n = m.shape[1], m.shape[0]
     if k < 3 or n < 2:
         r.reason = (
-            f"the Friedman test needs at least 3 detectors and 2 datasets with complete "
-            f"results; there are {k} detectors on {n} datasets"
+            f"the Friedman test needs at least 3 detectors and 2 blocks with complete "
+            f"results; there are {k} detectors on {n} blocks"
         )
         return r
-    res = stats.friedmanchisquare(*(m[d].to_numpy() for d in m.columns))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = stats.friedmanchisquare(*(m[d].to_numpy() for d in m.columns))
     r.statistic, r.pvalue = float(res.statistic), float(res.pvalue)
     r.cd = critical_difference(k, n, alpha)
     return r
+
+
+def ranking(runs: pd.DataFrame, alpha: float = 0.05, datasets: list[str] | None = None) -> Ranking:
+    """Friedman over blocks of ``datasets`` (default: all) on AUROC; >= 3 detectors, 2 blocks."""
+    b = blocks(runs)
+    if datasets is not None and len(b):
+        b = b[b.index.get_level_values("dataset").isin(datasets)]
+    return friedman(b, alpha)
+
+
+@dataclass
+class FamilyRanking:
+    """Best detector of each family (by mean AUROC over the suite's datasets) per block."""
+
+    best: dict[str, str]  # family -> detector
+    ranking: Ranking  # columns are families
+    pairs: list[tuple[str, str, object]]  # (family a, family b, paired.Paired)
+    holm: list[float]
+
+
+def family_ranking(
+    runs: pd.DataFrame, datasets: list[str], families: tuple[str, ...] = ("ff", "bp", "pyod")
+) -> FamilyRanking | None:
+    """Best FF vs best BP vs best PyOD, each chosen once by mean AUROC over ``datasets``
+    (not per block, which would favour the family with most members), compared per block."""
+    from reports.paired import holm, paired
+
+    f = finished(runs)
+    fam = f.groupby("detector")["family"].first()
+    means = mean_over_datasets(cells(runs, "auroc"), datasets)
+    means = means[means["complete"].astype(bool)]
+    best = {}
+    for family in families:
+        members = [d for d in means.index if fam.get(d) == family]
+        if members:
+            best[family] = max(members, key=lambda d: (means.loc[d, "mean"], d))
+    if len(best) < 2:
+        return None
+    b = blocks(runs)
+    b = b[b.index.get_level_values("dataset").isin(datasets)]
+    matrix = pd.DataFrame({family: b[det] for family, det in best.items()}).dropna()
+    rk = friedman(matrix)
+    names = list(best)
+    pairs = [
+        (x, y, paired(matrix[x].to_numpy(), matrix[y].to_numpy()))
+        for i, x in enumerate(names)
+        for y in names[i + 1 :]
+    ]
+    return FamilyRanking(best, rk, pairs, holm([p.p for _, _, p in pairs]))
 
 
 def cliques(average: pd.Series, cd: float) -> list[list[str]]:
@@ -288,6 +414,16 @@ def cliques(average: pd.Series, cd: float) -> list[list[str]]:
             groups.append(names[i : j + 1])
             last_end = j
     return groups
+
+
+def chance_auprc(runs: pd.DataFrame) -> pd.Series:
+    """Per dataset: AUPRC of a random scorer, the test anomaly share, averaged like a cell
+    (per trial, then normal classes, then seeds; every detector sees the same splits)."""
+    if not finished(runs).get("anomaly_ratio", pd.Series(dtype=float)).notna().any():
+        return pd.Series(dtype=float)
+    t = trial_values(runs, "anomaly_ratio")
+    per_seed = t.groupby(["dataset", "seed"])["anomaly_ratio"].mean()
+    return per_seed.groupby("dataset").mean()
 
 
 def cost(runs: pd.DataFrame) -> pd.DataFrame:
@@ -322,17 +458,28 @@ def pareto_front(cost_values: pd.Series, score: pd.Series) -> pd.Series:
     return flags
 
 
-def memory_sweep(runs: pd.DataFrame) -> pd.DataFrame:
-    """Memory-study runs: mean peak train memory per (detector, width, batch size, depth).
-
-    ``series`` names a curve: the detector, plus width and batch size when it has several.
-    """
+def memory_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Finished memory-study runs with depth, width and peak training memory."""
     s = simple(runs)
     s = s[(s["suite"] == MEMORY_SUITE) & (s["status"] == FINISHED)]
     s = s.dropna(subset=["depth", "width", "peak_train_mem_bytes"])
-    keys = ["detector", "family", "meter", "width", "batch_size", "depth"]
-    s = s.assign(batch_size=s["batch_size"].fillna(0))
-    out = s.groupby(keys, as_index=False)["peak_train_mem_bytes"].mean()
+    return s.assign(batch_size=s["batch_size"].fillna(0))
+
+
+def memory_sweep(runs: pd.DataFrame, name: str = "peak_train_mem_bytes") -> pd.DataFrame:
+    """Memory-study runs: per (detector, width, batch size, depth), ``name`` averaged per seed
+    first, then mean, sample std (ddof=1) and count over seeds.
+
+    ``series`` names a curve: the detector, plus width and batch size when it has several.
+    ``pair`` is the objective and arch the FF detector and its twin share.
+    """
+    s = memory_runs(runs)
+    if name != "peak_train_mem_bytes":
+        s = s.dropna(subset=[name])
+    keys = ["detector", "family", "objective", "arch", "meter", "width", "batch_size", "depth"]
+    per_seed = s.groupby([*keys, "seed"], as_index=False)[name].mean()
+    out = per_seed.groupby(keys, as_index=False)[name].agg(["mean", "std", "count"])
+    out = out.rename(columns={"mean": name, "std": "std", "count": "n_seeds"})
     configs = out.groupby("detector")[["width", "batch_size"]].apply(
         lambda g: len(g.drop_duplicates())
     )
@@ -343,22 +490,51 @@ def memory_sweep(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def analytic_activation_memory(sweep: pd.DataFrame) -> pd.DataFrame:
-    """For BP detectors: peak at the smallest depth + (depth - d0) x batch x width x 4 B x 2."""
+def slope(depth: pd.Series, value: pd.Series) -> float:
+    """Least-squares growth of ``value`` per unit of depth."""
+    if depth.nunique() < 2:
+        return float("nan")
+    return float(np.polyfit(depth.astype(float), value.astype(float), 1)[0])
+
+
+def analytic_per_layer(family: str, width: float, batch: float) -> float:
+    """Analytic training memory added by one hidden layer (bytes).
+
+    BP: the layer's weight gradient (width x width x 4 B) plus the activation its Linear
+    layer saves for that gradient (batch x width x 4 B x ``SAVED_TENSORS_PER_LAYER``), all
+    alive together at the end of the backward pass. FF: nothing, since a layer's graph and
+    gradient are freed before the next layer trains; the parameters are allocated before
+    the meter starts for both.
+    """
+    if family in ("bp", "bpl"):
+        return (width * width + SAVED_TENSORS_PER_LAYER * batch * width) * BYTES_PER_FLOAT
+    return 0.0
+
+
+def analytic_memory(sweep: pd.DataFrame) -> pd.DataFrame:
+    """One analytic line per family and configuration (width, batch): the family's mean
+    measured peak at the smallest depth d0 plus (depth - d0) x ``analytic_per_layer``."""
     rows = []
-    bp = sweep[sweep["family"] == "bp"]
-    for (series, width, batch), g in bp.groupby(["series", "width", "batch_size"]):
+    for (family, width, batch), g in sweep.groupby(["family", "width", "batch_size"]):
         d0 = g["depth"].min()
-        base = g.loc[g["depth"] == d0, "peak_train_mem_bytes"].iloc[0]
-        per_layer = batch * width * BYTES_PER_FLOAT * SAVED_TENSORS_PER_LAYER
-        for depth in sorted(g["depth"]):
+        base = g.loc[g["depth"] == d0, "peak_train_mem_bytes"].mean()
+        per_layer = analytic_per_layer(str(family), width, batch)
+        label = f"{family} analytic" + (
+            ""
+            if sweep[["width", "batch_size"]].drop_duplicates().shape[0] == 1
+            else f" w{width:g} b{batch:g}"
+        )
+        for depth in sorted(g["depth"].unique()):
             rows.append(
                 {
-                    "series": f"{series} (analytic)",
+                    "series": label,
+                    "family": family,
                     "width": width,
                     "batch_size": batch,
                     "depth": depth,
+                    "per_layer": per_layer,
                     "analytic_bytes": base + (depth - d0) * per_layer,
                 }
             )
-    return pd.DataFrame(rows, columns=["series", "width", "batch_size", "depth", "analytic_bytes"])
+    cols = ["series", "family", "width", "batch_size", "depth", "per_layer", "analytic_bytes"]
+    return pd.DataFrame(rows, columns=cols)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
@@ -19,7 +21,8 @@ SEEDS = [0, 1, 2]
 FAILED = ("pyod-knn", "toy_b", "dog", 2)
 SKIPPED = {"detector": "pyod-knn", "dataset": "toy_c", "reason": "too large for the test"}
 DEPTHS = [2, 4, 8]
-WIDTH, BATCH = 64, 32
+WIDTH, BATCH, STEPS = 64, 32, 4
+MEMORY_SEEDS = [0, 1]
 FF_MEM = 10 * 2**20
 _BASE = {"ff-hb-svdd-mlp": 0.80, "bp-hb-svdd-mlp": 0.78, "pyod-iforest": 0.70, "pyod-knn": 0.75}
 
@@ -42,7 +45,16 @@ def _tags(detector: str, suite: str) -> dict[str, str]:
         schema.TAG_GIT_COMMIT: "abc123",
         schema.TAG_VERSION_PREFIX + "mlflow": "3.17.2",
         schema.TAG_VERSION_PREFIX + "torch": "2.5.0",
+        schema.TAG_VERSION_PREFIX + "python": "3.12.1",
     }
+
+
+def memory_peak(detector: str, depth: int, seed: int) -> int:
+    """Known peak of the memory study: FF flat; BP grows by one weight gradient and one
+    batch x width activation per layer (4-byte floats); seeds differ by 4 KiB."""
+    per_layer = (WIDTH * WIDTH + BATCH * WIDTH) * 4
+    extra = 0 if detector == FF else (depth - DEPTHS[0]) * per_layer
+    return FF_MEM + extra + 4096 * (1 + seed)
 
 
 def _log(
@@ -120,26 +132,31 @@ def write_experiment(tracking_uri: str, experiment: str, artifact_root: Path) ->
                         schema.METRIC_ANOMALY_RATIO: 0.75,
                     }
                     _log(client, exp_id, detector, dataset, cls, seed, metrics, tags, hps)
-    for detector in (FF, BP):
-        for depth in DEPTHS:
-            extra = 0 if detector == FF else (depth - DEPTHS[0]) * BATCH * WIDTH * 4 * 2
-            metrics = {
-                schema.METRIC_DEPTH: depth,
-                schema.METRIC_WIDTH: WIDTH,
-                schema.METRIC_PEAK_TRAIN_MEM: FF_MEM + extra + 4096,
-                schema.METRIC_STEP_SECONDS: 0.01 * depth,
-            }
-            _log(
-                client,
-                exp_id,
-                detector,
-                "toy_a",
-                "0",
-                0,
-                metrics,
-                _tags(detector, "memory"),
-                {"batch_size": BATCH, "depth": depth},
-            )
+    for detector, depth, seed in itertools.product((FF, BP), DEPTHS, MEMORY_SEEDS):
+        metrics = {
+            schema.METRIC_DEPTH: depth,
+            schema.METRIC_WIDTH: WIDTH,
+            schema.METRIC_PEAK_TRAIN_MEM: memory_peak(detector, depth, seed),
+            schema.METRIC_STEP_SECONDS: (0.01 if detector == FF else 0.014) * depth + 0.001 * seed,
+            schema.METRIC_AUROC: 0.5 + 0.01 * seed,
+        }
+        _log(
+            client,
+            exp_id,
+            detector,
+            "synthetic-memory",
+            "0",
+            seed,
+            metrics,
+            _tags(detector, "memory"),
+            {
+                "batch_size": BATCH,
+                "widths": [WIDTH] * depth,
+                "max_steps": STEPS,
+                "optimizer": "sgd",
+                "score_layers": "last",
+            },
+        )
     run = client.create_run(exp_id, run_name="skipped", tags={schema.TAG_SUMMARY: "skipped"})
     _artifact(client, run.info.run_id, "skipped.json", json.dumps([SKIPPED]))
     client.set_terminated(run.info.run_id)
@@ -151,3 +168,113 @@ def _artifact(client: MlflowClient, run_id: str, name: str, text: str) -> None:
         path = Path(tmp) / name
         path.write_text(text)
         client.log_artifact(run_id, str(path))
+
+
+# A sweep at paper scale for layout checks: long names, several families and suites.
+WIDE_DETECTORS = {
+    "ff": [f"ff-{o}-{a}" for o in ("hb-svdd", "sigmoid-goodness", "goodness") for a in ("mlp",)],
+    "bp": [f"bp-{o}-{a}" for o in ("hb-svdd", "sigmoid-goodness", "goodness") for a in ("mlp",)],
+    "bpl": [f"bpl-{o}-mlp" for o in ("hb-svdd", "sigmoid-goodness", "goodness")],
+    "ref": ["untrained-sigmoid-goodness-mlp", "ref-input-norm"],
+    "pyod": [f"pyod-{m}" for m in ("iforest", "knn", "ocsvm", "lof", "ecod", "copod", "deepsvdd")],
+}
+WIDE_SUITES = {
+    "embedded": ["breast-cancer", "digits", "wine"],
+    "adbench": [
+        f"{i}_{n}"
+        for i, n in enumerate(
+            [
+                "annthyroid",
+                "cardiotocography",
+                "pendigits",
+                "satellite",
+                "shuttle",
+                "thyroid",
+                "vowels",
+            ],
+            start=2,
+        )
+    ],
+}
+
+
+def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
+    """The tidy run table (``reports.load_runs``'s columns) of a paper-scale sweep with
+    seeded random values, plus a memory study of two FF/BP pairs at five depths."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for family, names in WIDE_DETECTORS.items():
+        for det in names:
+            twin = ""
+            if family in ("ff", "bp", "bpl"):
+                twin = det.replace(family + "-", "bp-" if family == "ff" else "ff-", 1)
+            for suite, datasets in WIDE_SUITES.items():
+                for ds in datasets:
+                    for cls in range(classes):
+                        share = 0.3 + 0.6 * rng.random()
+                        for seed in range(seeds):
+                            rows.append(
+                                {
+                                    "status": "FINISHED",
+                                    "params.detector": det,
+                                    "params.dataset": ds,
+                                    "params.normal_class": str(cls),
+                                    "params.seed": str(seed),
+                                    "params.hp.random_state": str(seed),
+                                    "params.hp.n_features": "30",
+                                    "params.hp.lr": "0.001",
+                                    "params.hp.hidden_neurons": "[64, 32]",
+                                    "tags.bench.family": family,
+                                    "tags.bench.twin": twin,
+                                    "tags.bench.suite": suite,
+                                    "tags.bench.memory_meter": "malloc-peak-heap",
+                                    "tags.bench.data.protocol": "one-vs-rest-stratified-70-30",
+                                    "metrics.auroc": rng.uniform(0.3, 1.0),
+                                    "metrics.auprc": rng.uniform(0.2, 1.0),
+                                    "metrics.fit_seconds": rng.uniform(0.001, 30.0),
+                                    "metrics.peak_train_mem_bytes": rng.uniform(1, 300) * 2**20,
+                                    "metrics.n_train": 120.0,
+                                    "metrics.n_test": 300.0,
+                                    "metrics.anomaly_ratio": share,
+                                }
+                            )
+    for det in ("ff-hb-svdd-mlp", "bp-hb-svdd-mlp", "ff-goodness-mlp", "bp-goodness-mlp"):
+        for depth in (2, 4, 8, 16, 32):
+            for seed in range(seeds):
+                grow = 6 if det.startswith("bp") else 0.05
+                rows.append(
+                    {
+                        "status": "FINISHED",
+                        "params.detector": det,
+                        "params.dataset": "synthetic-memory",
+                        "params.normal_class": "0",
+                        "params.seed": str(seed),
+                        "params.hp.batch_size": "512",
+                        "params.hp.max_steps": "8",
+                        "params.hp.optimizer": "sgd",
+                        "tags.bench.family": det.split("-")[0],
+                        "tags.bench.twin": det.replace("ff-", "bp-")
+                        if det.startswith("ff")
+                        else det.replace("bp-", "ff-"),
+                        "tags.bench.suite": "memory",
+                        "tags.bench.memory_meter": "malloc-peak-heap",
+                        "metrics.depth": float(depth),
+                        "metrics.width": 1024.0,
+                        "metrics.peak_train_mem_bytes": (14 + grow * depth + rng.random()) * 2**20,
+                        "metrics.step_seconds": 0.02 * depth * (1.4 if "bp" in det else 1.0),
+                        "metrics.auroc": rng.uniform(0.4, 0.6),
+                    }
+                )
+    out = pd.DataFrame(rows)
+    out.insert(
+        0,
+        "run_name",
+        [
+            f"{r['params.detector']}/{r['params.dataset']}/{r['params.normal_class']}/"
+            f"s{r['params.seed']}"
+            for _, r in out.iterrows()
+        ],
+    )
+    out.insert(0, "experiment", "wide")
+    out.insert(0, "run_id", [f"r{i}" for i in range(len(out))])
+    return out

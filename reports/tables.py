@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -12,6 +13,7 @@ from reports.runs import SKIPPED
 
 MISSING = "—"
 INCOMPLETE = "†"
+BELOW_CHANCE = "‡"
 PLUS_MINUS = " ± "
 _LATEX_ESCAPES = {
     "\\": r"\textbackslash{}",
@@ -28,10 +30,12 @@ _LATEX_ESCAPES = {
 _LATEX_SYMBOLS = {
     PLUS_MINUS: r" $\pm$ ",
     INCOMPLETE: r"$^\dagger$",
+    BELOW_CHANCE: r"$^\ddagger$",
     MISSING: "--",
     "×": r"$\times$",
     "Δ": r"$\Delta$",
     "−": "$-$",
+    "≈": r"$\approx$",
 }
 
 
@@ -42,6 +46,11 @@ class Table:
     header: list[str]
     rows: list[list[str]]
     bold: set[tuple[int, int]] = field(default_factory=set)
+    rules: set[int] = field(default_factory=set)  # a \midrule before these rows (families)
+    rotate: set[int] = field(default_factory=set)  # header cells set sideways in LaTeX
+    spec: str = ""  # LaTeX column spec; default: l for text, r for numbers
+    wide: bool | None = None  # table* across both columns; None: only when a column is too narrow
+    latex_drop: set[int] = field(default_factory=set)  # columns left out of LaTeX (in caption)
 
     def markdown(self) -> str:
         """GitHub pipe table, bold as ``**x**``."""
@@ -60,39 +69,118 @@ class Table:
         return "\n".join(lines)
 
     def latex(self, caption: str, label: str) -> str:
-        """A booktabs ``table`` environment, bold as ``\\textbf``."""
+        """A booktabs ``table`` (``table*`` when ``wide``) at 8 pt, bold as ``\\textbf``.
+
+        Needs ``\\usepackage{booktabs,graphicx}``; sized to fit a 10 pt two-column column.
+        """
 
         def cell(i: int, j: int, text: str) -> str:
             t = latex_text(text)
             return rf"\textbf{{{t}}}" if (i, j) in self.bold else t
 
-        spec = "".join("r" if j and self._numeric(j) else "l" for j in range(len(self.header)))
-        body = [
-            " & ".join(cell(i, j, t) for j, t in enumerate(r)) + r" \\"
-            for i, r in enumerate(self.rows)
-        ]
+        def head(j: int, text: str) -> str:
+            t = latex_text(text)
+            return rf"\rotatebox{{90}}{{{t}}}" if j in self.rotate else t
+
+        keep = [j for j in range(len(self.header)) if j not in self.latex_drop]
+        spec = self._spec(keep)
+        body = []
+        for i, r in enumerate(self.rows):
+            if i in self.rules and i:
+                body.append(r"\midrule")
+            body.append(" & ".join(cell(i, j, r[j]) for j in keep) + r" \\")
+        wide = self.wide if self.wide is not None else self.width_pt() > COLUMN_PT
+        env = "table*" if wide else "table"
         return "\n".join(
             [
-                r"\begin{table}[t]",
+                rf"\begin{{{env}}}[t]",
                 r"\centering",
-                r"\small",
+                r"\footnotesize",
+                r"\setlength{\tabcolsep}{3pt}",
                 rf"\caption{{{latex_text(caption)}}}",
                 rf"\label{{{label}}}",
                 rf"\begin{{tabular}}{{{spec}}}",
                 r"\toprule",
-                " & ".join(latex_text(h) for h in self.header) + r" \\",
+                " & ".join(head(j, self.header[j]) for j in keep) + r" \\",
                 r"\midrule",
                 *body,
                 r"\bottomrule",
                 r"\end{tabular}",
-                r"\end{table}",
+                rf"\end{{{env}}}",
                 "",
             ]
         )
 
+    def _spec(self, keep: list[int]) -> str:
+        if self.spec:
+            return "".join(_split_spec(self.spec)[j] for j in keep)
+        return "".join("r" if j and self._numeric(j) else "l" for j in keep)
+
+    def width_pt(self) -> float:
+        """Estimated natural width of the LaTeX tabular at 8 pt with 3 pt column padding."""
+        keep = [j for j in range(len(self.header)) if j not in self.latex_drop]
+        specs = _split_spec(self._spec(keep))
+        total = 0.0
+        for k, j in enumerate(keep):
+            fixed = re.search(r"p\{([\d.]+)(cm|pt)", specs[k])
+            if fixed:
+                total += float(fixed.group(1)) * (CM_PT if fixed.group(2) == "cm" else 1)
+            else:
+                texts = [r[j] for r in self.rows]
+                if j not in self.rotate:
+                    texts.append(self.header[j])
+                total += max((text_width_pt(t) for t in texts), default=0.0)
+            total += 2 * COLSEP_PT
+        return total
+
     def _numeric(self, j: int) -> bool:
         """True when every cell of column ``j`` is a number (or missing): right-aligned."""
         return all(r[j] == MISSING or r[j].lstrip("-")[:1].isdigit() for r in self.rows)
+
+
+COLUMN_PT = 229.5  # \\columnwidth of a 10 pt two-column article (letter paper)
+TEXT_PT = 469.0  # \\textwidth of the same
+CM_PT = 28.45
+COLSEP_PT = 3.0
+# Widths at 8 pt (Computer Modern, T1), in points, erring wide: digits 4.0, most letters
+# 4.0-4.4, capitals and symbols wider.
+_NARROW = set("iljtfr.,:;'|!()[]-")
+
+
+def text_width_pt(text: str) -> float:
+    """Estimated width of ``text`` set at 8 pt (an upper estimate for lower-case text)."""
+    width = 0.0
+    for ch in text:
+        if ch in (INCOMPLETE, BELOW_CHANCE):
+            width += 3.5
+        elif ch in _NARROW:
+            width += 2.6
+        elif ch.isupper() or ch in "±×≈−ΔmwMW%":
+            width += 6.2
+        else:
+            width += 4.3
+    return width
+
+
+def _split_spec(spec: str) -> list[str]:
+    """Column specs of a tabular spec: l, r, c, or [>{...}]p{...}."""
+    out, i = [], 0
+    while i < len(spec):
+        j = i
+        if spec[j] == ">":
+            depth, j = 0, j + 1
+            while True:
+                depth += {"{": 1, "}": -1}.get(spec[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+        if spec[j] in "pmb":
+            j = spec.index("}", j) + 1
+        else:
+            j += 1
+        out.append(spec[i:j])
+        i = j
+    return out
 
 
 def latex_text(text: str) -> str:
@@ -108,11 +196,28 @@ def number(value: float, digits: int = 3) -> str:
     return MISSING if value is None or math.isnan(value) else f"{value:.{digits}f}"
 
 
-def p_value(value: float) -> str:
-    """p-values: three significant digits, scientific below 1e-3."""
+def significant(value: float, digits: int = 3) -> str:
+    """Fixed-point text with at least ``digits`` significant digits (0.00123, 14.2, 203)."""
     if value is None or math.isnan(value):
         return MISSING
-    return f"{value:.2e}" if value < 1e-3 else f"{value:.3f}"
+    if value == 0:
+        return "0"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+    return f"{value:.{decimals}f}"
+
+
+def p_value(value: float) -> str:
+    """p-values: three decimals, or two significant digits in scientific form below 1e-3."""
+    if value is None or math.isnan(value):
+        return MISSING
+    return f"{value:.1e}" if value < 1e-3 else f"{value:.3f}"
+
+
+def statistic(value: float) -> str:
+    """A Wilcoxon W: an integer or half-integer sum of ranks, printed as such."""
+    if value is None or math.isnan(value):
+        return MISSING
+    return f"{value:g}"
 
 
 def mean_std(mean: float, std: float) -> str:
@@ -131,14 +236,34 @@ def _bold_best(table: Table, means: list[list[float]]) -> None:
             }
 
 
-def detector_order(runs: pd.DataFrame) -> list[str]:
+def _bold_best_columns(table: Table, means: list[list[float]], first: int, lowest=False) -> None:
+    """Bold, per column from ``first``, every cell whose displayed value is the best shown."""
+    for j in range(len(means[0]) if means else 0):
+        col = [(i, round(row[j], 3)) for i, row in enumerate(means) if not math.isnan(row[j])]
+        if col:
+            best = (min if lowest else max)(v for _, v in col)
+            table.bold |= {(i, j + first) for i, v in col if v == best}
+
+
+def families(runs: pd.DataFrame) -> pd.Series:
+    """Family of every detector that has a run."""
+    s = stats.simple(runs)
+    s = s[s["detector"] != ""]
+    return s.groupby("detector")["family"].first()
+
+
+def detector_order(runs: pd.DataFrame, suites: str = "main") -> list[str]:
     """Detectors that ran (finished or failed; skipped-only ones are listed elsewhere),
-    ordered by family (ff, bp, pyod, others) then name."""
-    f = stats.main_trials(runs)
+    ordered by family (ff, bp, bpl, ref, pyod, others) then name. ``suites``: "main" for the
+    accuracy suites, "all" to include the memory study."""
+    f = stats.main_trials(runs) if suites == "main" else stats.simple(runs)
     f = f[(f["detector"] != "") & (f["status"] != SKIPPED)]
-    rank = {"ff": 0, "bp": 1, "pyod": 2}
     fam = f.groupby("detector")["family"].first()
-    return sorted(fam.index, key=lambda d: (rank.get(fam[d], 3), d))
+    return sorted(fam.index, key=lambda d: (stats.family_rank(fam[d]), d))
+
+
+def _family_rules(dets: list[str], fam: pd.Series) -> set[int]:
+    return {i for i in range(1, len(dets)) if fam.get(dets[i]) != fam.get(dets[i - 1])}
 
 
 def _grid(cells: pd.DataFrame, label: str, keys: list[str], dets: list[str]) -> Table:
@@ -163,10 +288,138 @@ def _grid(cells: pd.DataFrame, label: str, keys: list[str], dets: list[str]) -> 
     return table
 
 
-def metric_table(runs: pd.DataFrame, name: str) -> Table:
-    """Dataset x detector: mean ± std over seeds; best per dataset bold; † = incomplete."""
-    datasets = sorted(stats.main_trials(runs).query("dataset != ''")["dataset"].unique())
-    return _grid(stats.cells(runs, name), "dataset", datasets, detector_order(runs))
+NAME_MAX_CM = 2.3  # longer detector names wrap at their hyphens
+
+
+def name_spec(names: list[str]) -> str:
+    """A left column as wide as the longest name, at most ``NAME_MAX_CM`` (then wrapping)."""
+    cm = min(NAME_MAX_CM, max((text_width_pt(n) for n in names), default=0) / CM_PT)
+    return rf">{{\raggedright\arraybackslash\hspace{{0pt}}}}p{{{cm:.2f}cm}}"
+
+
+def _column_parts(full: Table) -> list[Table]:
+    """Split the middle (dataset) columns of ``full`` (name | datasets | mean | rank) into
+    tables that fit one column; when more than one such table would be needed, into
+    ``table*`` parts as wide as the text instead."""
+    n = len(full.header) - 3
+    spec = name_spec([r[0] for r in full.rows])
+
+    def part(idx: list[int], wide: bool) -> Table:
+        cols = [0, *(j + 1 for j in idx), n + 1, n + 2]
+        t = Table(
+            [full.header[j] for j in cols],
+            [[r[j] for j in cols] for r in full.rows],
+            bold={(i, cols.index(j)) for i, j in full.bold if j in cols},
+            rules=set(full.rules),
+            rotate=set(range(1, len(cols))),
+            wide=wide,
+        )
+        t.spec = spec + "r" * (len(cols) - 1)
+        return t
+
+    def chunks(limit: float, wide: bool) -> list[list[int]]:
+        out: list[list[int]] = [[]]
+        for j in range(n):
+            if out[-1] and part([*out[-1], j], wide).width_pt() > limit:
+                out.append([])
+            out[-1].append(j)
+        return out
+
+    narrow = chunks(COLUMN_PT, False)
+    if len(narrow) == 1:
+        return [part(narrow[0], False)]
+    return [part(c, True) for c in chunks(TEXT_PT, True)]
+
+
+MEAN = "mean"
+RANK = "rank"
+
+
+@dataclass
+class MetricTables:
+    """One suite of a metric: the Markdown table (mean ± std) and LaTeX tables (means) that
+    split the datasets into column-sized groups."""
+
+    suite: str
+    datasets: list[str]
+    markdown: Table
+    latex: list[Table]
+    ranking: stats.Ranking
+
+
+def metric_tables(runs: pd.DataFrame, name: str) -> list[MetricTables]:
+    """Per main suite: detectors (rows, grouped by family) x datasets (columns), then the mean
+    over datasets (THE mean of the report) and the average rank over blocks.
+
+    Best per column in bold; † = missing some trials (a cell) or datasets (the mean);
+    ‡ = below chance (AUROC 0.5; AUPRC the dataset's test anomaly share).
+    """
+    c = stats.cells(runs, name)
+    dets = detector_order(runs)
+    fam = families(runs)
+    chance = stats.chance_auprc(runs) if name == "auprc" else None
+    out = []
+    for suite, datasets in stats.suites(runs).items():
+        means = stats.mean_over_datasets(c, datasets)
+        rk = stats.ranking(runs, datasets=datasets) if name == "auroc" else None
+        if name != "auroc":
+            rk = stats.friedman(_block_matrix(runs, name, datasets))
+        avg = rk.average
+        suite_dets = [
+            d for d in dets if d in means.index or any((x, d) in c.index for x in datasets)
+        ]
+        md_rows, tex_rows, values = [], [], []
+        for d in suite_dets:
+            md_row, tex_row, vrow = [d], [d], []
+            for ds in datasets:
+                ch = 0.5 if chance is None else float(chance.get(ds, float("nan")))
+                if (ds, d) in c.index:
+                    r = c.loc[(ds, d)]
+                    mark = ("" if r["complete"] else INCOMPLETE) + (
+                        BELOW_CHANCE if r["mean"] < ch else ""
+                    )
+                    md_row.append(mean_std(r["mean"], r["std"]) + mark)
+                    tex_row.append(number(r["mean"]) + mark)
+                    vrow.append(float(r["mean"]))
+                else:
+                    md_row.append(MISSING)
+                    tex_row.append(MISSING)
+                    vrow.append(float("nan"))
+            if d in means.index:
+                m = means.loc[d]
+                mark = "" if m["complete"] else INCOMPLETE
+                md_row.append(number(m["mean"]) + mark)
+                tex_row.append(number(m["mean"]) + mark)
+                vrow.append(float(m["mean"]) if m["complete"] else float("nan"))
+            else:
+                md_row.append(MISSING)
+                tex_row.append(MISSING)
+                vrow.append(float("nan"))
+            rank = float(avg.get(d, float("nan")))
+            md_row.append(number(rank, 2))
+            tex_row.append(number(rank, 1))
+            md_rows.append(md_row)
+            tex_rows.append(tex_row)
+            values.append(vrow)
+        header = ["detector", *datasets, MEAN, RANK]
+        md = Table(header, md_rows, rules=_family_rules(suite_dets, fam))
+        _bold_best_columns(md, values, 1)
+        ranks = [[float(avg.get(d, float("nan")))] for d in suite_dets]
+        _bold_best_columns(md, [[round(r[0], 2)] for r in ranks], len(datasets) + 2, lowest=True)
+        if chance is not None:
+            md.rows.append(
+                ["chance", *(number(chance.get(ds, float("nan"))) for ds in datasets), "", ""]
+            )
+            md.rules.add(len(md.rows) - 1)
+        rows = [*tex_rows, md.rows[-1]] if chance is not None else tex_rows
+        latex = _column_parts(Table(header, rows, bold=set(md.bold), rules=set(md.rules)))
+        out.append(MetricTables(suite, datasets, md, latex, rk))
+    return out
+
+
+def _block_matrix(runs: pd.DataFrame, name: str, datasets: list[str]) -> pd.DataFrame:
+    b = stats.blocks(runs, name)
+    return b[b.index.get_level_values("dataset").isin(datasets)] if len(b) else b
 
 
 def class_table(runs: pd.DataFrame, name: str, dataset: str) -> Table:
@@ -184,7 +437,11 @@ def _natural(text: str) -> tuple[int, float | str]:
 
 
 def twin_table(comparisons: list[stats.TwinComparison]) -> Table:
-    """FF against its BP twin: mean AUROC, difference, Wilcoxon, memory and fit-time ratios."""
+    """FF against its BP twin: mean AUROC, difference, Wilcoxon, memory and fit-time ratios.
+
+    Columns that hold one value for every row (objective, arch, meter) are left out and
+    belong in the caption; W is a rank sum, p in p-value form.
+    """
     header = [
         "objective",
         "arch",
@@ -210,7 +467,7 @@ def twin_table(comparisons: list[stats.TwinComparison]) -> Table:
             number(t.ff_auroc),
             number(t.bp_auroc),
             number(t.diff),
-            number(t.wilcoxon_w, 1),
+            statistic(t.wilcoxon_w),
             p_value(t.wilcoxon_p),
             number(t.mem_ratio, 2),
             number(t.fit_ratio, 2),
@@ -218,11 +475,29 @@ def twin_table(comparisons: list[stats.TwinComparison]) -> Table:
         ]
         for t in comparisons
     ]
-    return Table(header, rows)
+    table = drop_constant(Table(header, rows), keep={"FF", "BP", "n"})
+    # LaTeX: objective and arch are part of the detector names
+    table.latex_drop = {j for j, h in enumerate(table.header) if h in ("objective", "arch")}
+    table.rotate = set(range(4, len(table.header)))
+    return table
 
 
-def rank_table(r: stats.Ranking) -> Table:
-    """Average rank per detector (1 = best), best bold."""
+def drop_constant(table: Table, keep: set[str]) -> Table:
+    """Leave out columns whose cells are all equal (when there are several rows)."""
+    if len(table.rows) < 2:
+        return table
+    cols = [
+        j for j, h in enumerate(table.header) if h in keep or len({r[j] for r in table.rows}) > 1
+    ]
+    return Table(
+        [table.header[j] for j in cols],
+        [[r[j] for j in cols] for r in table.rows],
+        {(i, cols.index(j)) for i, j in table.bold if j in cols},
+    )
+
+
+def rank_table(r: stats.Ranking, fam: pd.Series | None = None) -> Table:
+    """Average rank per detector over blocks (1 = best), best bold, grouped by nothing."""
     avg = r.average
     rows = [[d, number(v, 2)] for d, v in avg.items()]
     table = Table(["detector", "average rank"], rows)
@@ -231,40 +506,177 @@ def rank_table(r: stats.Ranking) -> Table:
     return table
 
 
-def cost_table(cost: pd.DataFrame) -> Table:
-    """Mean AUROC over datasets against mean peak training memory and fit time."""
-    rows = [
-        [
-            d,
-            number(r["auroc"]),
-            number(r["peak_train_mem_bytes"] / 2**20, 1),
-            number(r["fit_seconds"], 2),
-            r["meter"] or MISSING,
-            "yes" if r["pareto_memory"] else "",
-            "yes" if r["pareto_time"] else "",
-        ]
-        for d, r in cost.sort_values("auroc", ascending=False).iterrows()
-    ]
+def cost_table(cost: pd.DataFrame, fam: pd.Series) -> Table:
+    """Mean AUROC over datasets against mean peak training memory (MiB, 4 significant
+    digits) and fit time (s, 3 significant digits), rows grouped by family; Pareto flags
+    M (memory) and T (time)."""
+    order = sorted(cost.index, key=lambda d: (stats.family_rank(fam.get(d, "")), d))
+    rows = []
+    for d in order:
+        r = cost.loc[d]
+        flags = ("M" if r["pareto_memory"] else "") + ("T" if r["pareto_time"] else "")
+        rows.append(
+            [
+                d,
+                number(r["auroc"]),
+                significant(r["peak_train_mem_bytes"] / 2**20, 4),
+                significant(r["fit_seconds"], 3),
+                flags,
+            ]
+        )
     return Table(
-        [
-            "detector",
-            "mean AUROC",
-            "peak train MiB",
-            "fit s",
-            "memory meter",
-            "Pareto memory",
-            "Pareto time",
-        ],
+        ["detector", "mean AUROC", "memory MiB", "fit s", "Pareto"],
         rows,
+        rules=_family_rules(order, fam),
+        spec=name_spec(order) + "rrrl",
+        rotate={1, 2, 3, 4},
     )
 
 
-def sweep_table(sweep: pd.DataFrame, analytic: pd.DataFrame) -> Table:
-    """Peak training memory (MiB) per depth, one column per detector, plus the analytic BP line."""
-    wide = sweep.pivot_table(index="depth", columns="series", values="peak_train_mem_bytes")
-    for series, g in analytic.groupby("series"):
-        wide[series] = g.set_index("depth")["analytic_bytes"]
-    rows = [
-        [number(depth, 0), *(number(v / 2**20, 2) for v in wide.loc[depth])] for depth in wide.index
-    ]
-    return Table(["depth", *wide.columns], rows)
+MIB = 2**20
+
+
+def _twin_pairs(sweep: pd.DataFrame, twins: dict[str, str]) -> list[tuple[str, str]]:
+    """(FF series, its twin's series) for FF detectors whose twin is in the sweep, same config."""
+    out = []
+    for _, g in sweep.groupby(["width", "batch_size"]):
+        names = dict(zip(g["detector"], g["series"], strict=False))
+        for det in sorted(names):
+            if g.loc[g["detector"] == det, "family"].iloc[0] == "ff" and twins.get(det) in names:
+                out.append((names[det], names[twins[det]]))
+    return out
+
+
+def _depth_grid(
+    sweep: pd.DataFrame, name: str, twins: dict[str, str], scale: float, digits: int
+) -> tuple[Table, Table]:
+    """Depth x series (mean ± std over seeds in Markdown, mean in LaTeX) and BP/FF ratios."""
+    series = sorted(
+        sweep["series"].unique(),
+        key=lambda x: (stats.family_rank(sweep.loc[sweep["series"] == x, "family"].iloc[0]), x),
+    )
+    pairs = _twin_pairs(sweep, twins)
+    depths = sorted(sweep["depth"].unique())
+    md_rows, tex_rows = [], []
+    for depth in depths:
+        at = sweep[sweep["depth"] == depth].set_index("series")
+        md_row, tex_row = [number(depth, 0)], [number(depth, 0)]
+        for x in series:
+            if x in at.index:
+                m, sd = at.loc[x, name] / scale, at.loc[x, "std"] / scale
+                text = significant(m, digits)
+                md_row.append(text if math.isnan(sd) else f"{text}{PLUS_MINUS}{significant(sd, 2)}")
+                tex_row.append(text)
+            else:
+                md_row.append(MISSING)
+                tex_row.append(MISSING)
+        for ff, bp in pairs:
+            ratio = (
+                at.loc[bp, name] / at.loc[ff, name]
+                if ff in at.index and bp in at.index
+                else float("nan")
+            )
+            md_row.append(number(ratio, 2))
+            tex_row.append(number(ratio, 2))
+        md_rows.append(md_row)
+        tex_rows.append(tex_row)
+    header = ["depth", *series, *(f"{bp} / {ff}" for ff, bp in pairs)]
+    tex = Table(header, tex_rows, rotate=set(range(1, len(header))))
+    return Table(header, md_rows), tex
+
+
+def memory_depth_tables(sweep: pd.DataFrame, twins: dict[str, str]) -> tuple[Table, Table]:
+    """Peak training memory (MiB) per depth and detector, with each BP twin / FF ratio."""
+    return _depth_grid(sweep, "peak_train_mem_bytes", twins, MIB, 4)
+
+
+def step_time_tables(steps: pd.DataFrame, twins: dict[str, str]) -> tuple[Table, Table]:
+    """Seconds per optimizer step per depth and detector, with each BP twin / FF ratio."""
+    return _depth_grid(steps, "step_seconds", twins, 1.0, 3)
+
+
+def growth_table(sweep: pd.DataFrame, analytic: pd.DataFrame) -> Table:
+    """Per detector: measured growth of peak memory per added layer (least squares over
+    depths, MiB/layer) against the analytic growth of its family, and their ratio."""
+    rows = []
+    for x, g in sorted(
+        sweep.groupby("series"), key=lambda kv: (stats.family_rank(kv[1]["family"].iloc[0]), kv[0])
+    ):
+        family = g["family"].iloc[0]
+        a = analytic[
+            (analytic["family"] == family)
+            & (analytic["width"] == g["width"].iloc[0])
+            & (analytic["batch_size"] == g["batch_size"].iloc[0])
+        ]
+        measured = stats.slope(g["depth"], g["peak_train_mem_bytes"]) / MIB
+        model = a["per_layer"].iloc[0] / MIB if len(a) else float("nan")
+        ratio = measured / model if model else float("nan")
+        rows.append([x, family, number(measured + 0.0, 2), number(model, 2), number(ratio, 2)])
+    return Table(
+        ["detector", "family", "measured MiB/layer", "analytic MiB/layer", "measured/analytic"],
+        rows,
+        latex_drop={1},
+        rotate={2, 3, 4},
+        spec="llrrr",
+    )
+
+
+def signed(value: float, digits: int = 3) -> str:
+    """A difference with its sign (+0.012, −0.030)."""
+    if value is None or math.isnan(value):
+        return MISSING
+    text = f"{value:+.{digits}f}"
+    return text.replace("-", "−")
+
+
+def paired_row(label: str, p: object, holm_p: float, per_dataset: pd.Series) -> dict[str, object]:
+    """Cells of one paired comparison (a ``reports.paired.Paired``) and its per-dataset medians."""
+    return {
+        "pair": label,
+        "n": str(p.n),
+        "median Δ [95% CI]": f"{signed(p.median_diff)} [{signed(p.ci_low)}, {signed(p.ci_high)}]",
+        "W": statistic(p.statistic),
+        "p": p_value(p.p) + ("" if p.method == "n/a" else f" ({p.method})"),
+        "p Holm": p_value(holm_p),
+        "W/L/T": f"{p.wins}/{p.losses}/{p.ties}",
+        "per_dataset": per_dataset,
+        "median": signed(p.median_diff),
+        "ci": f"[{signed(p.ci_low)}, {signed(p.ci_high)}]",
+        "p_only": p_value(p.p),
+        "method": p.method,
+    }
+
+
+PAIRED_HEADER = ["pair", "n", "median Δ [95% CI]", "W", "p", "p Holm", "W/L/T"]
+
+
+def paired_table(rows: list[dict[str, object]], datasets: list[str]) -> tuple[Table, Table]:
+    """Markdown (with the median difference per dataset, where signs can flip) and LaTeX
+    (without the per-dataset columns, which would not fit a column)."""
+    md = Table(
+        [*PAIRED_HEADER, *(f"median Δ {d}" for d in datasets)],
+        [
+            [str(r[h]) for h in PAIRED_HEADER]
+            + [signed(r["per_dataset"].get(d, float("nan"))) for d in datasets]
+            for r in rows
+        ],
+    )
+    tex = Table(
+        ["pair", "n", "median Δ", "95% CI", "p", "p Holm", "W/L/T"],
+        [
+            [
+                str(r["pair"]),
+                str(r["n"]),
+                str(r["median"]),
+                str(r["ci"]),
+                ("" if r["method"] in ("exact", "n/a") else "≈") + str(r["p_only"]),
+                str(r["p Holm"]),
+                str(r["W/L/T"]),
+            ]
+            for r in rows
+        ],
+        spec="lrrlrrr",
+        rotate={1, 2, 4, 5, 6},
+        latex_drop={1},  # every pair has the same blocks: n goes in the caption
+    )
+    return md, tex

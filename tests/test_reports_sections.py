@@ -19,6 +19,19 @@ FIGURES = [
     "auroc_distributions",
     "cd_diagram",
     "memory_vs_depth",
+    "step_time_vs_depth",
+]
+TABLES = [
+    "datasets",
+    "hyperparameters",
+    "auroc",
+    "auprc",
+    "ranks",
+    "families",
+    "cost",
+    "memory_depth",
+    "memory_growth",
+    "step_time",
 ]
 
 
@@ -44,7 +57,10 @@ def test_failed_and_skipped_trials_listed(full: tuple[pd.DataFrame, Path]) -> No
     detector, dataset, cls, seed = synthetic.FAILED
     failed = f"| {schema.run_name(detector, dataset, cls, seed)} | {detector} | {dataset} | {cls}"
     assert failed in section and "FAILED | MemoryError: boom |" in section
-    assert f"| SKIPPED | {synthetic.SKIPPED['reason']} |" in section
+    skipped = synthetic.SKIPPED
+    line = f"- {skipped['reason']} (1 detector × dataset): {skipped['detector']} on toy_c"
+    assert line in section.splitlines()
+    assert "| SKIPPED |" not in section  # one line per reason, not one row per trial
     assert "2 trials did not finish" in section
     assert set(runs["status"]) == {"FINISHED", "FAILED", "SKIPPED"}
     failed_row = runs[runs["status"] == "FAILED"].iloc[0]
@@ -59,7 +75,7 @@ def test_figures_written_for_every_section_with_data(full: tuple[pd.DataFrame, P
             f = path.parent / "figures" / f"{name}.{ext}"
             assert f.stat().st_size > 1000, f
         assert f"(figures/{name}.png)" in text
-    for name in ["auroc", "auprc", "twins", "ranks", "cost", "memory_depth"]:
+    for name in TABLES:
         assert (path.parent / "tables" / f"{name}.tex").stat().st_size > 0
 
 
@@ -80,7 +96,7 @@ def test_sections_without_data_say_so(full: tuple[pd.DataFrame, Path], tmp_path:
     only = runs[(runs["params.detector"] == "pyod-iforest") & (runs["params.dataset"] == "toy_a")]
     text = reports.write_report(only, tmp_path).read_text()
     assert "No FF detector has finished runs of its backprop twin." in text
-    assert "No ranking: the Friedman test needs at least 3 detectors and 2 datasets" in text
+    assert "No ranking: the Friedman test needs at least 3 detectors and 2 blocks" in text
     assert "no depth study" in text
     assert "None: every trial run finished." in text
     assert not (tmp_path / "figures" / "memory_vs_depth.png").exists()
@@ -100,7 +116,9 @@ def test_latex_escapes_and_booktabs(full: tuple[pd.DataFrame, Path]) -> None:
     _, path = full
     tex = (path.parent / "tables" / "auroc.tex").read_text()
     assert "toy\\_a" in tex and "toy_a" not in tex.replace("toy\\_a", "")
-    assert tex.count("\\toprule") == tex.count("\\midrule") == tex.count("\\bottomrule") == 1
+    assert tex.count("\\toprule") == tex.count("\\bottomrule") == 1
+    # one rule under the header, one between each pair of families (ff, bp, pyod)
+    assert tex.count("\\midrule") == 3
     assert "±" not in tex and "—" not in tex
 
 

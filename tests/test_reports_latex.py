@@ -1,0 +1,179 @@
+"""Paper layout: every generated .tex compiles in a two-column 10 pt article and fits its
+column; every figure is drawn at printed size with text of at least 8 pt and no overlaps.
+
+Checked on a paper-scale sweep (``synthetic.wide_runs``: 20 detectors in five families, ten
+datasets in two suites, long names) and on a report of the memory study alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+import zlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import reports
+from reports import figures, synthetic
+
+COLUMN_IN, TEXT_IN = 3.5, 7.1  # limits; figures are drawn at 3.3 in and 7.1 in
+FULL_WIDTH = ("cd_diagram",)  # the only figures allowed the text width, when names need it
+PREAMBLE = r"""\documentclass[10pt,twocolumn]{article}
+\usepackage[T1]{fontenc}
+\usepackage{booktabs,graphicx,array}
+\begin{document}
+"""
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("layout")
+    runs = synthetic.wide_runs()
+    figures.OVERLAPS.clear()
+    wide = reports.write_report(runs, root / "wide").parent
+    overlaps_wide = dict(figures.OVERLAPS)
+    memory = runs[runs["tags.bench.suite"] == "memory"]
+    mem = reports.write_report(memory, root / "memory").parent
+    return {"wide": wide, "memory": mem, "root": root, "overlaps": overlaps_wide | figures.OVERLAPS}
+
+
+def test_paper_scale_report_writes_split_tables(built: dict) -> None:
+    tex = (built["wide"] / "tables" / "auroc.tex").read_text()
+    # two suites: embedded's 3 datasets fit a column; adbench's 7 need the text width
+    assert tex.count(r"\begin{table}") == 1 and tex.count(r"\begin{table*}") == 1
+    assert tex.index(r"\begin{table*}") < tex.index(r"\begin{table}")  # adbench sorts first
+    assert "suite adbench" in tex and "suite embedded" in tex
+    hp = (built["wide"] / "tables" / "hyperparameters.tex").read_text()
+    assert "random" not in hp and "n\\_features" not in hp and "lr=0.001" in hp
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_every_table_compiles_and_fits_its_column(built: dict) -> None:
+    files = sorted(built["wide"].glob("tables/*.tex")) + sorted(
+        built["memory"].glob("tables/*.tex")
+    )
+    assert len(files) >= 12
+    body = "".join(rf"\input{{{f.as_posix()}}}\clearpage" + "\n" for f in files)
+    doc = built["root"] / "all.tex"
+    doc.write_text(PREAMBLE + body + "\\end{document}\n")
+    run = subprocess.run(
+        ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", doc.name],
+        cwd=doc.parent,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = (doc.parent / "all.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-3000:]
+    overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert all(v <= 1.0 for v in overfull), [
+        ln for ln in log.splitlines() if ln.startswith("Overfull")
+    ]
+    assert "Float too large" not in log
+
+
+def _pdf(path: Path) -> tuple[float, list[float]]:
+    """Page width (pt) and every font size set in the content streams (``/F 8 Tf``)."""
+    data = path.read_bytes()
+    width = float(re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) [\d.]+\s*\]", data).group(1))
+    sizes = []
+    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+        raw = m.group(1)
+        with contextlib.suppress(zlib.error):
+            raw = zlib.decompress(raw)
+        sizes += [float(s) for s in re.findall(rb"/\S+ ([\d.]+) Tf", raw)]
+    return width, sizes
+
+
+def test_figures_at_printed_size_with_8pt_text(built: dict) -> None:
+    pdfs = sorted(built["wide"].glob("figures/*.pdf")) + sorted(
+        built["memory"].glob("figures/*.pdf")
+    )
+    names = {p.stem for p in pdfs}
+    assert {"memory_vs_auroc", "fit_time_vs_auroc", "auroc_distributions"} <= names
+    assert {"memory_vs_depth", "step_time_vs_depth"} <= names
+    for p in pdfs:
+        width, sizes = _pdf(p)
+        limit = TEXT_IN if p.stem.startswith(FULL_WIDTH) else COLUMN_IN
+        assert width <= limit * 72 + 0.5, (p.name, width / 72)
+        assert sizes, p.name  # text is set in the PDF, not drawn as paths
+        assert min(sizes) >= 8 - 1e-6, (p.name, min(sizes))
+
+
+def test_no_overlapping_text(built: dict) -> None:
+    assert built["overlaps"]
+    assert {k: v for k, v in built["overlaps"].items() if v} == {}
+
+
+def test_memory_only_report_is_complete(built: dict) -> None:
+    text = (built["memory"] / "report.md").read_text()
+    assert "No finished run logged auroc" not in text
+    assert "No FF detector has finished runs" not in text
+    assert "holds only the `memory` suite" in text
+    config = text[text.index("Configuration, as logged") :]
+    assert "- Width: 1024; depths (hidden layers): 2, 4, 8, 16, 32" in config
+    assert "- Batch size: 512; optimizer steps: 8; optimizer: sgd" in config
+    assert "malloc-peak-heap" in config
+    detectors = text[text.index("### Detectors") :]
+    assert "| ff-hb-svdd-mlp | ff |" in detectors  # the detector table is not empty
+    for heading in ["bp-hb-svdd-mlp / ff-hb-svdd-mlp", "measured MiB/layer", "### Time per"]:
+        assert heading in text
+    assert (built["memory"] / "figures" / "step_time_vs_depth.pdf").exists()
+    for name in ("memory_depth", "memory_growth", "step_time"):
+        assert (built["memory"] / "tables" / f"{name}.tex").exists()
+
+
+def test_memory_tables_recompute(built: dict) -> None:
+    """Ratio, growth and step-time cells recomputed from results.csv."""
+    import numpy as np
+
+    csv = reports.read_results(built["memory"] / "results.csv")
+    csv = csv[csv["tags.bench.suite"] == "memory"]
+    per_seed = csv.groupby(["params.detector", "metrics.depth", "params.seed"])[
+        ["metrics.peak_train_mem_bytes", "metrics.step_seconds"]
+    ].mean()
+    mean = per_seed.groupby(["params.detector", "metrics.depth"]).mean()
+    text = (built["memory"] / "report.md").read_text()
+    mem = _md_rows(text, "Mean ± std over seeds (seeds averaged first) of peak")
+    header = mem[0]
+    for row in mem[1:]:
+        depth = float(row[0])
+        ff = mean.loc[("ff-hb-svdd-mlp", depth), "metrics.peak_train_mem_bytes"]
+        bp = mean.loc[("bp-hb-svdd-mlp", depth), "metrics.peak_train_mem_bytes"]
+        got = row[header.index("bp-hb-svdd-mlp / ff-hb-svdd-mlp")]
+        assert got == f"{bp / ff:.2f}"
+    growth = {r[0]: r for r in _md_rows(text, "Growth per added hidden layer")[1:]}
+    for det in ("ff-hb-svdd-mlp", "bp-hb-svdd-mlp"):
+        m = mean.loc[det]
+        slope = np.polyfit(m.index.to_numpy(float), m["metrics.peak_train_mem_bytes"], 1)[0]
+        assert growth[det][2] == f"{slope / 2**20:.2f}"
+    # analytic BP: weight gradient + one batch x width activation, 4-byte floats
+    assert growth["bp-hb-svdd-mlp"][3] == f"{(1024 * 1024 + 512 * 1024) * 4 / 2**20:.2f}"
+    assert growth["ff-hb-svdd-mlp"][3] == "0.00"
+    steps = _md_rows(text, "Fit seconds / optimizer steps")
+    for row in steps[1:]:
+        depth = float(row[0])
+        ff = mean.loc[("ff-goodness-mlp", depth), "metrics.step_seconds"]
+        bp = mean.loc[("bp-goodness-mlp", depth), "metrics.step_seconds"]
+        assert row[steps[0].index("bp-goodness-mlp / ff-goodness-mlp")] == f"{bp / ff:.2f}"
+
+
+def _md_rows(text: str, after: str) -> list[list[str]]:
+    lines = text[text.index(after) :].splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("|"))
+    rows = []
+    for ln in lines[start:]:
+        if not ln.startswith("|"):
+            break
+        if not ln.startswith("|---"):
+            rows.append([c.strip() for c in ln.strip("|").split("|")])
+    return rows
+
+
+def test_results_csv_round_trips(built: dict) -> None:
+    csv = pd.read_csv(built["wide"] / "results.csv")
+    assert len(csv) == len(synthetic.wide_runs())
