@@ -3,6 +3,7 @@
 Column convention (the same as ``mlflow.search_runs``): ``run_id``, ``experiment``,
 ``run_name``, ``status``, ``start_time``, ``end_time``, then ``params.<key>``,
 ``tags.<key>`` and ``metrics.<key>`` for every param, tag and metric of every run.
+A KILLED run left by an interrupted sweep is left out once its trial has a FINISHED run.
 Trials the harness skipped (listed in ``skipped.json`` on a run tagged
 ``bench.summary=skipped``) become rows with status ``SKIPPED`` and the reason in
 ``tags.bench.error``, so that no trial disappears from the table.
@@ -26,6 +27,7 @@ TAGS = "tags."
 METRICS = "metrics."
 SKIPPED = "SKIPPED"
 FINISHED = "FINISHED"
+KILLED = "KILLED"
 SUMMARY_SKIPPED = "skipped"
 SKIPPED_ARTIFACT = "skipped.json"
 PAGE_SIZE = 1000
@@ -120,6 +122,13 @@ def _skipped_row(entry: dict[str, str], run: Run, experiment: str, index: int) -
     }
 
 
+def _superseded(run: Run, finished: set[str | None]) -> bool:
+    """A KILLED run (an interrupted sweep's) of a trial that has since FINISHED: not a
+    trial that did not finish, so not a row."""
+    key = run.data.tags.get(schema.TAG_TRIAL_HASH)
+    return run.info.status == KILLED and key is not None and key in finished
+
+
 def load_runs(experiments: list[str], tracking_uri: str | None = None) -> pd.DataFrame:
     """One row per trial run of the named experiments (all pages); summary runs left out.
 
@@ -132,8 +141,14 @@ def load_runs(experiments: list[str], tracking_uri: str | None = None) -> pd.Dat
         if exp is None:
             existing = sorted(e.name for e in client.search_experiments(ViewType.ALL))
             raise ValueError(f"no MLflow experiment named {name!r}; existing: {existing}")
-        for run in _search_all(client, exp.experiment_id):
+        runs = _search_all(client, exp.experiment_id)
+        finished = {
+            r.data.tags.get(schema.TAG_TRIAL_HASH) for r in runs if r.info.status == FINISHED
+        }
+        for run in runs:
             summary = run.data.tags.get(schema.TAG_SUMMARY)
+            if _superseded(run, finished):
+                continue
             if not summary:
                 rows.append(_row(run, name))
             elif summary == SUMMARY_SKIPPED:
