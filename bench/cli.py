@@ -5,27 +5,62 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
+from bench.errors import StoreError, UsageError
 from bench.registry import UnknownNameError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 128 + signal.SIGTERM
+
+__all__ = ["StoreError", "UsageError", "build_parser", "main"]
 
 
-class UsageError(Exception):
-    """Bad command-line input: printed as one line, exit code 2."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a cluster scheduler): stopped like Ctrl-C."""
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    raise Terminated
 
 
 def _key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` with a JSON value; a bare word (``optimizer=sgd``) is a string, but
+    broken JSON (``widths=[64,``) is an error, not silently a string."""
     key, sep, raw = text.partition("=")
     if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+        raise UsageError(f"--param expects KEY=VALUE, got {text!r}")
     try:
         return key, json.loads(raw)
-    except json.JSONDecodeError:
+    except json.JSONDecodeError as err:
+        if raw.strip()[:1] in ('[', '{', '"') or raw.strip().startswith(("-", *"0123456789")):
+            raise UsageError(
+                f"--param {key}={raw}: not valid JSON ({err.msg} at character {err.pos}); "
+                f"e.g. {key}=[64,32], {key}=0.01, {key}=true or {key}='\"text\"'"
+            ) from None
         return key, raw
+
+
+def _check_dir(option: str, path: Path | None) -> None:
+    """A directory option must not name an existing non-directory."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file, not a directory")
+
+
+def _check_writable_dir(option: str, path: Path) -> None:
+    """``path`` is, or can be created as, a directory this process can write in."""
+    _check_dir(option, path)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"{option} {path}: {probe} is a file, not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: {probe.absolute()} is not writable; choose another")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--param",
         action="append",
         default=[],
-        type=_key_value,
         metavar="KEY=VALUE",
         help="hyperparameter override, JSON value (repeatable)",
     )
@@ -144,6 +178,18 @@ def _executor(args: argparse.Namespace, device: str) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # Usage errors that need no heavy imports (torch, PyOD, MLflow) come first.
+    if args.seeds < 1 or args.workers < 1:
+        raise UsageError("--seeds and --workers must be at least 1")
+    overrides = dict(_key_value(text) for text in args.param)
+    env_dir = os.environ.get("BENCH_DATA_DIR")
+    _check_dir("--data-dir", args.data_dir)
+    _check_dir("BENCH_DATA_DIR", Path(env_dir) if env_dir and not args.data_dir else None)
+    if not args.dry_run:  # the store, before anything slow: unreachable, read-only, ...
+        from bench.tracking import check_store, resolve_tracking_uri
+
+        check_store(resolve_tracking_uri(args.tracking_uri))
+
     from bench.detectors import select_detectors
     from bench.executors import RunOptions
     from bench.runner import Skip, plan_sweep, run_sweep, unavailable_datasets
@@ -151,8 +197,6 @@ def _run(args: argparse.Namespace) -> int:
     from bench.tracking import Store
     from datasets import DATASETS, default_data_dir
 
-    if args.seeds < 1 or args.workers < 1:
-        raise UsageError("--seeds and --workers must be at least 1")
     if args.dataset and not args.suite:
         suite = Suite("custom", "datasets named on the command line", list)
     else:
@@ -162,7 +206,6 @@ def _run(args: argparse.Namespace) -> int:
     if not patterns:
         raise UsageError("choose detectors: --all, or -d PATTERN (see `python -m bench list`)")
     detectors = select_detectors(patterns)
-    overrides = dict(args.param)
     try:
         plan = plan_sweep(detectors, datasets, suite, range(args.seeds), overrides)
     except ValueError as exc:
@@ -180,7 +223,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     data_dir = args.data_dir or default_data_dir()
-    missing = unavailable_datasets(datasets, data_dir)
+    digests: dict[str, str] = {}
+    missing = unavailable_datasets(datasets, data_dir, digests)
     for name, reason in missing.items():
         print(
             f"error: dataset {name} is unavailable, its trials are not run:\n{reason}",
@@ -188,6 +232,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         plan.trials = [t for t in plan.trials if t.dataset != name]
         plan.skipped.append(Skip("*", name, f"dataset unavailable: {reason}"))
+    plan.trials = [_with_data(t, digests) for t in plan.trials]
     device = _device(args.device)
     executor = _executor(args, device)
     experiment = args.experiment or f"bench-{suite.name}"
@@ -203,6 +248,14 @@ def _run(args: argparse.Namespace) -> int:
     )
     _print_summary(summary, store, workers)
     return EXIT_FAILED if summary.failed or missing else EXIT_OK
+
+
+def _with_data(trial: Any, digests: dict[str, str]) -> Any:
+    """``trial`` with its data files' sha256 (part of its hash), when they are known."""
+    import dataclasses
+
+    digest = digests.get(trial.dataset, "")
+    return dataclasses.replace(trial, data_sha256=digest) if digest else trial
 
 
 def _print_summary(summary: Any, store: Any, workers: int) -> None:
@@ -227,23 +280,53 @@ def _print_summary(summary: Any, store: Any, workers: int) -> None:
             f"wall {summary.wall_seconds:.1f} s on {workers} worker(s), fit+score "
             f"{summary.busy_seconds:.1f} s, harness overhead {summary.overhead(workers):.1%}"
         )
+    if summary.elsewhere:
+        print(
+            f"{summary.elsewhere} trial(s) were claimed by another sweep running on this "
+            "experiment; that sweep records them"
+        )
     for result in summary.failed:
         print(f"  FAILED {result.trial.run_name}: {result.error}")
     print(f"results: experiment {store.experiment!r} in {store.tracking_uri}")
+    print(f"artifacts: {store.artifact_root}")
     print(f"browse:  mlflow ui --backend-store-uri {store.tracking_uri}")
 
 
 def _report(args: argparse.Namespace) -> int:
+    from bench.tracking import check_store, open_client, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(args.tracking_uri)
+    check_store(uri, create=False, write=not args.no_log)  # never creates a store
+    client = open_client(uri)
+    existing = sorted(e.name for e in client.search_experiments() if e.name != "Default")
+    experiments = args.experiment or ["bench-embedded"]
+    if not existing:
+        raise UsageError(
+            f"the tracking store {uri} holds no experiments yet: run `python -m bench run` "
+            "first, or pass --tracking-uri with the store to read"
+        )
+    unknown = [name for name in experiments if name not in existing]
+    if unknown:
+        raise UsageError(
+            f"no experiment {', '.join(map(repr, unknown))} in {uri}; existing: "
+            f"{', '.join(existing)}"
+        )
+    _check_writable_dir("--out", args.out)
+
     from reports import build_report
 
-    experiments = args.experiment or ["bench-embedded"]
-    path = build_report(experiments, args.tracking_uri, args.out, log=not args.no_log)
+    try:
+        path = build_report(experiments, uri, args.out, log=not args.no_log)
+    except OSError as exc:
+        raise StoreError(f"cannot write the report to {args.out}: {exc}") from None
     print(f"report written to {path}")
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         if args.command == "list":
             return _list(args.what)
@@ -253,9 +336,17 @@ def main(argv: list[str] | None = None) -> int:
     except (UnknownNameError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
         print(
-            "\ninterrupted: finished trials are saved; run the same command to resume",
+            f"\n{how}: workers stopped, finished trials are saved; run the same command to "
+            "resume",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
+import weakref
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -28,14 +31,42 @@ class RunOptions:
     threads_per_trial: int = 1
 
 
-def _worker(conn: Connection, options: RunOptions) -> None:
-    """Loop: receive a trial, run it, send the result; ``None`` ends the loop."""
+#: Called before a trial is handed to a worker; False means "not this one" (it is finished
+#: or another sweep runs it). The runner claims the trial in the tracking store here.
+Claim = Callable[[Trial], bool]
+
+#: The driver's ends of every worker pipe. A forked worker inherits them all and must close
+#: them, or a dead driver's pipes never reach EOF and its workers wait forever.
+_DRIVER_ENDS: weakref.WeakSet[Connection] = weakref.WeakSet()
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when the driver dies (Linux); exit now if it has."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the driver died before the signal was set
+        os._exit(1)
+
+
+def _worker(conn: Connection, options: RunOptions, parent: int) -> None:
+    """Loop: receive a trial, run it, send the result; ``None`` or a dead driver ends it."""
+    _die_with(parent)
+    for end in list(_DRIVER_ENDS):
+        end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the driver's handler, inherited by fork
     import torch
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when to stop
     torch.set_num_threads(options.threads_per_trial)
     while True:
-        trial = conn.recv()
+        try:
+            trial = conn.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
         if trial is None:
             return
         conn.send(execute(trial, options.device, options.data_dir))
@@ -54,6 +85,7 @@ class _Slot:
 
     def __init__(self, ctx: mp.context.BaseContext, options: RunOptions):
         self.conn, child = ctx.Pipe()
+        _DRIVER_ENDS.add(self.conn)
         threads = str(options.threads_per_trial)
         child_env = preload_env(
             {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
@@ -61,7 +93,9 @@ class _Slot:
         saved = dict(os.environ)
         os.environ.update(child_env)  # a spawned child starts with the parent's environment
         try:
-            self.process = ctx.Process(target=_worker, args=(child, options), daemon=True)
+            self.process = ctx.Process(
+                target=_worker, args=(child, options, os.getpid()), daemon=True
+            )
             self.process.start()
         finally:
             os.environ.clear()
@@ -87,12 +121,15 @@ class _Slot:
         return None if not self.process.is_alive() else _NOT_YET
 
     def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.conn.send(None)
-        self.process.join(timeout=5)
+        """End the worker: at once when it still has trials (an interrupt), else politely."""
+        if not self.inflight:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+            self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self.conn.close()
 
 
 _NOT_YET: Any = object()
@@ -111,8 +148,11 @@ class LocalExecutor:
     def __init__(self, workers: int):
         self.workers = max(1, workers)
 
-    def run(self, trials: Sequence[Trial], options: RunOptions) -> Iterator[TrialResult]:
-        """Yield one result per trial, in completion order."""
+    def run(
+        self, trials: Sequence[Trial], options: RunOptions, claim: Claim | None = None
+    ) -> Iterator[TrialResult]:
+        """Yield one result per trial that ``claim`` accepts (all without it), in completion
+        order. Each trial is claimed just before it is handed to a worker."""
         if not trials:
             return
         # A driver that already carries the heap meter forks its workers (no imports to
@@ -123,7 +163,9 @@ class LocalExecutor:
 
         def fill(slot: _Slot) -> None:
             while pending and len(slot.inflight) < self.QUEUE:
-                slot.submit(pending.popleft())
+                trial = pending.popleft()
+                if claim is None or claim(trial):
+                    slot.submit(trial)
 
         try:
             for slot in slots:

@@ -3,11 +3,12 @@ writes to MLflow. Needs the ``ray`` extra (``pip install -e ".[ray]"``)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from bench.executors import RunOptions
+from bench.executors import Claim, RunOptions
 from bench.trial import Trial, TrialResult, execute, failed
 
 INSTALL_HINT = 'the Ray executor needs Ray: pip install -e ".[ray]"'
@@ -54,14 +55,28 @@ class RayExecutor:
                 address=self.address, include_dashboard=False, log_to_driver=False, **self.init
             )
 
-    def run(self, trials: Sequence[Trial], options: RunOptions) -> Iterator[TrialResult]:
-        """Yield one result per trial, in completion order."""
+    def run(
+        self, trials: Sequence[Trial], options: RunOptions, claim: Claim | None = None
+    ) -> Iterator[TrialResult]:
+        """Yield one result per trial that ``claim`` accepts (all without it), in completion
+        order. Every trial is claimed when it is submitted, so all of them at the start."""
         import ray
 
         self._connect()
+        trials = [t for t in trials if claim is None or claim(t)]
         options = RunOptions(options.device, options.data_dir, threads_per_trial=1)
         task = ray.remote(num_cpus=1, num_gpus=self.gpus_per_trial, max_retries=0)(_run_trial)
         pending = {task.remote(trial, options): (trial, time.time()) for trial in trials}
+        try:
+            yield from self._results(pending)
+        finally:
+            for ref in pending:  # an interrupt: stop what still runs
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
+
+    def _results(self, pending: dict[Any, tuple[Trial, float]]) -> Iterator[TrialResult]:
+        import ray
+
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
             trial, submitted = pending.pop(ref)

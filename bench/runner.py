@@ -17,7 +17,7 @@ from bench import schema
 from bench.detectors import DETECTORS
 from bench.executors import RunOptions
 from bench.suites import Suite
-from bench.tracking import Store
+from bench.tracking import Store, store_lock
 from bench.trial import Trial, TrialResult
 
 SKIPPED = "skipped.json"
@@ -55,6 +55,7 @@ def plan_sweep(
     unknown = [k for k in overrides if not any(k in s.defaults for s in specs)]
     if unknown:
         raise ValueError(f"no selected detector has hyperparameter(s) {unknown}")
+    check_hparams(specs, overrides, suite.grid)
     trials: list[Trial] = []
     skipped: list[Skip] = []
     for name in dataset_names:
@@ -82,19 +83,94 @@ def plan_sweep(
     return Plan(trials, skipped)
 
 
-def unavailable_datasets(names: Iterable[str], data_dir: Path) -> dict[str, str]:
-    """Datasets that need files and cannot be loaded (not cached, offline, corrupt), with
-    the reason; loading one split here also downloads and verifies it once, before workers
-    start."""
+#: Hyperparameters that must be positive numbers / positive integers in every detector.
+POSITIVE = ("lr", "learning_rate")
+POSITIVE_INT = ("epochs", "epoch_num", "n_epochs", "batch_size")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _wanted(key: str, value: Any, default: Any, strict: bool) -> str | None:
+    """What ``value`` should be for a hyperparameter whose default is ``default``, or None
+    when it will do. ``strict``: the default's type is the only type (not so for PyOD, whose
+    keywords often take several: ``n_bins=10`` or ``"auto"``)."""
+    if key in POSITIVE and not (_is_number(value) and value > 0):
+        return "a positive number"
+    if key in POSITIVE_INT and not (_is_int(value) and value >= 1):
+        return "a positive integer"
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "true or false"
+    if _is_number(default) and isinstance(value, bool):
+        return "a number, not true/false"
+    if not strict or default is None:
+        return None
+    if _is_int(default) and not _is_int(value):
+        return "an integer"
+    if isinstance(default, float) and not _is_number(value):
+        return "a number"
+    if isinstance(default, str) and not isinstance(value, str):
+        return "a string"
+    if isinstance(default, list):
+        if not isinstance(value, list) or not value:
+            return "a non-empty list"
+        if default and _is_int(default[0]) and not all(_is_int(v) for v in value):
+            return "a list of integers"
+    return None
+
+
+def check_hparams(
+    specs: list[Any], overrides: Mapping[str, Any], grid: Iterable[Mapping[str, Any]]
+) -> None:
+    """Refuse, before anything runs, a value that a selected detector cannot take: its type
+    against the detector's default, then the detector's own checks (it is built, not fitted).
+    Raises ``ValueError`` naming the parameter and the detector."""
+    for spec in specs:
+        strict = spec.family != "pyod"
+        for key, value in overrides.items():
+            if key not in spec.defaults:
+                continue
+            wanted = _wanted(key, value, spec.defaults[key], strict)
+            if wanted:
+                raise ValueError(
+                    f"--param {key}={json.dumps(value)}: {spec.name} needs {wanted} "
+                    f"(default {json.dumps(spec.defaults[key])})"
+                )
+        for point in grid:
+            known = {k: v for k, v in {**point, **overrides}.items() if k in spec.defaults}
+            try:
+                spec.build(0, "cpu", spec.resolve(known))
+            except (ValueError, TypeError) as exc:
+                given = " ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items())
+                raise ValueError(f"--param {given}: {spec.name} refuses it: {exc}") from None
+
+
+def unavailable_datasets(
+    names: Iterable[str], data_dir: Path, digests: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Datasets that need files and cannot be loaded (not cached, offline, corrupt, a
+    read-only directory without the file), with the reason; loading one split here also
+    downloads and verifies it once, before workers start. ``digests`` receives the sha256 of
+    each available dataset's files (JSON), for the trial hashes."""
     from datasets import DATASETS, DatasetError, load_split
 
     problems = {}
     for name in names:
         if DATASETS.get(name).downloads:
             try:
-                load_split(name, None, 0, data_dir=data_dir)
+                split = load_split(name, None, 0, data_dir=data_dir)
             except DatasetError as exc:
                 problems[name] = str(exc)
+            except OSError as exc:
+                problems[name] = f"{name}: cannot read or write its files in {data_dir}: {exc}"
+            else:
+                if digests is not None and split.provenance.sha256:
+                    digests[name] = json.dumps(split.provenance.sha256, sort_keys=True)
     return problems
 
 
@@ -105,6 +181,7 @@ def _spec_tags(trial: Trial) -> dict[str, str]:
         schema.TAG_TWIN: spec.twin,
         schema.TAG_OBJECTIVE: spec.objective,
         schema.TAG_ARCH: spec.arch,
+        schema.TAG_DETECTOR_VERSION: str(spec.version),
     }
 
 
@@ -115,6 +192,7 @@ class SweepSummary:
     planned: int
     already_done: int
     finished: int = 0
+    elsewhere: int = 0  # trials another live sweep held when this one reached them
     failed: list[TrialResult] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
     wall_seconds: float = 0.0
@@ -135,7 +213,11 @@ def run_sweep(
     rerun: bool = False,
     progress: bool = True,
 ) -> SweepSummary:
-    """Run the planned trials not finished yet (all with ``rerun``) and record each one."""
+    """Run the planned trials not finished yet (all with ``rerun``) and record each one.
+
+    Each trial is claimed in the store just before it runs (:meth:`Store.claim`): a trial
+    finished meanwhile or held by another live sweep is left to it, so concurrent sweeps
+    of one experiment share the work instead of repeating it."""
     store.close_interrupted()
     done = set() if rerun else store.finished_hashes()
     todo, seen = [], set()
@@ -145,30 +227,53 @@ def run_sweep(
             seen.add(trial.key)
     summary = SweepSummary(len(plan.trials), len(plan.trials) - len(todo), skipped=plan.skipped)
     if plan.skipped:
-        _record_skipped(store, plan.skipped)
+        with store_lock(store.tracking_uri):  # one summary run, also with concurrent sweeps
+            _record_skipped(store, plan.skipped)
     bar = tqdm(
         total=len(todo), disable=not progress, unit="trial", file=sys.stderr, dynamic_ncols=True
     )
-    start = time.perf_counter()
-    try:
-        for result in executor.run(todo, options):
-            store.record(result, _spec_tags(result.trial))
-            trial = result.trial
-            if result.status == "FINISHED":
-                summary.finished += 1
-                summary.busy_seconds += result.metrics[schema.METRIC_FIT_SECONDS]
-                summary.busy_seconds += result.metrics[schema.METRIC_SCORE_SECONDS]
-                key = (trial.detector, trial.dataset)
-                summary.auroc.setdefault(key, []).append(result.metrics[schema.METRIC_AUROC])
+
+    def claim(trial: Trial) -> bool:
+        run_id, why = store.claim(trial, rerun=rerun)
+        if run_id is None:
+            if why == "finished":
+                summary.already_done += 1
             else:
-                summary.failed.append(result)
-                bar.write(f"FAILED {trial.run_name}: {result.error}")
-            bar.set_postfix_str(trial.run_name, refresh=False)
+                summary.elsewhere += 1
             bar.update()
+        return run_id is not None
+
+    start = time.perf_counter()
+    results = executor.run(todo, options, claim=claim)
+    try:
+        with store.holding_claims():
+            try:
+                for result in results:
+                    _count(summary, result, bar)
+                    store.record(result, _spec_tags(result.trial))
+                    bar.set_postfix_str(result.trial.run_name, refresh=False)
+                    bar.update()
+            finally:
+                close = getattr(results, "close", None)
+                if close is not None:  # stop the workers now, also when interrupted
+                    close()
     finally:
         bar.close()
         summary.wall_seconds = time.perf_counter() - start
     return summary
+
+
+def _count(summary: SweepSummary, result: TrialResult, bar: Any) -> None:
+    trial = result.trial
+    if result.status == "FINISHED":
+        summary.finished += 1
+        summary.busy_seconds += result.metrics[schema.METRIC_FIT_SECONDS]
+        summary.busy_seconds += result.metrics[schema.METRIC_SCORE_SECONDS]
+        key = (trial.detector, trial.dataset)
+        summary.auroc.setdefault(key, []).append(result.metrics[schema.METRIC_AUROC])
+    else:
+        summary.failed.append(result)
+        bar.write(f"FAILED {trial.run_name}: {result.error}")
 
 
 def _record_skipped(store: Store, skipped: list[Skip]) -> None:
