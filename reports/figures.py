@@ -138,16 +138,16 @@ def _axis_scale(ax, axis: str, values: pd.Series) -> None:
         which.set_major_locator(MaxNLocator(nbins=4))
 
 
-def _place_labels(ax, fig: Figure, points: list[tuple[str, float, float]]) -> list[str]:
-    """Label points without overlaps, trying four offsets; the names left unlabelled."""
+def _place_labels(
+    ax, fig: Figure, points: list[tuple[str, float, float]], markers: list[tuple[float, float]]
+) -> list[str]:
+    """Label ``points`` without covering other text or any of ``markers`` (data coordinates),
+    trying four offsets; the names left unlabelled."""
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.canvas.draw()
-    taken = [b for _, b in _texts(fig)]
-    taken += [
-        ax.transData.transform((x, y)) for _, x, y in points
-    ]  # marker centres (as 1-point boxes below)
-    boxes = [b for b in taken if hasattr(b, "x0")]
-    centres = [c for c in taken if not hasattr(c, "x0")]
+    boxes = [b for _, b in _texts(fig)]
+    centres = [ax.transData.transform(m) for m in markers]
+    r = 3 * fig.dpi / 72  # a marker's half width
     axbox = ax.get_window_extent(renderer)
     skipped = []
     for name, x, y in points:
@@ -164,7 +164,11 @@ def _place_labels(ax, fig: Figure, points: list[tuple[str, float, float]]) -> li
             clash = any(
                 min(b.x1, o.x1) - max(b.x0, o.x0) > 0 and min(b.y1, o.y1) - max(b.y0, o.y0) > 0
                 for o in boxes
-            ) or any(b.x0 < cx < b.x1 and b.y0 < cy < b.y1 for cx, cy in centres)
+            ) or any(
+                b.x0 - r < cx < b.x1 + r and b.y0 - r < cy < b.y1 + r
+                for cx, cy in centres
+                if (cx, cy) != tuple(ax.transData.transform((x, y)))
+            )
             if inside and not clash:
                 boxes.append(b)
                 placed = True
@@ -214,7 +218,12 @@ def _cost_scatter(
     fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
     pad = (data["auroc"].max() - data["auroc"].min()) * 0.15 or 0.05
     ax.set_ylim(data["auroc"].min() - pad, data["auroc"].max() + pad)
-    _place_labels(ax, fig, [(d, r[x] / scale, r["auroc"]) for d, r in front.iterrows()])
+    _place_labels(
+        ax,
+        fig,
+        [(d, r[x] / scale, r["auroc"]) for d, r in front.iterrows()],
+        list(zip(data[x] / scale, data["auroc"], strict=True)),
+    )
     return fig
 
 

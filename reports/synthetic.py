@@ -206,6 +206,8 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
     for family, names in WIDE_DETECTORS.items():
         for det in names:
             twin = ""
+            core = det.split("-", 1)[1] if family in ("ff", "bp", "bpl") else ""
+            core = det.removeprefix("untrained-") if det.startswith("untrained-") else core
             if family in ("ff", "bp", "bpl"):
                 twin = det.replace(family + "-", "bp-" if family == "ff" else "ff-", 1)
             for suite, datasets in WIDE_SUITES.items():
@@ -229,7 +231,17 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
                                     "tags.bench.suite": suite,
                                     "tags.bench.memory_meter": "malloc-peak-heap",
                                     "tags.bench.data.protocol": "one-vs-rest-stratified-70-30",
+                                    "tags.bench.objective": core[: -len("-mlp")] if core else "",
+                                    "tags.bench.arch": "mlp" if core else "",
                                     "metrics.auroc": rng.uniform(0.3, 1.0),
+                                    **(
+                                        {
+                                            "metrics.auroc.sum": rng.uniform(0.3, 1.0),
+                                            "metrics.auroc.last": rng.uniform(0.3, 1.0),
+                                        }
+                                        if core
+                                        else {}
+                                    ),
                                     "metrics.auprc": rng.uniform(0.2, 1.0),
                                     "metrics.fit_seconds": rng.uniform(0.001, 30.0),
                                     "metrics.peak_train_mem_bytes": rng.uniform(1, 300) * 2**20,
