@@ -259,7 +259,9 @@ def _cost(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
         return
     meters = setup.values(cost["meter"])
     doc.add(
-        MEAN_AUROC + " Memory: mean over finished runs of peak training memory (MiB, meter "
+        MEAN_AUROC
+        + f" Here over all {stats.finished(runs)['dataset'].nunique()} datasets of the main "
+        "suites. Memory: mean over finished runs of peak training memory (MiB, meter "
         f"{meters}); fit time: mean over finished runs (s). Pareto M (T): no other detector "
         "has less or equal memory (fit time) with higher or equal mean AUROC, one of them "
         "strictly.",
