@@ -371,6 +371,16 @@ def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
     )
 
 
+def _pairs_text(pairs: list[tuple[str, str]]) -> str:
+    """Detector x dataset pairs, short: "a, b on x, y" for a full cross product, else
+    "a on x, y; b on z"."""
+    dets = sorted({d for d, _ in pairs})
+    datasets = sorted({ds for _, ds in pairs})
+    if len(pairs) == len(dets) * len(datasets):
+        return f"{', '.join(dets)} on {', '.join(datasets)}"
+    return "; ".join(f"{d} on {', '.join(ds for x, ds in pairs if x == d)}" for d in dets)
+
+
 def _problems(doc: _Doc, runs: pd.DataFrame) -> None:
     doc.add("## Failed, skipped and unfinished trials", "")
     bad = runs[runs["status"] != FINISHED]
@@ -387,7 +397,7 @@ def _problems(doc: _Doc, runs: pd.DataFrame) -> None:
         for reason, idx in s[skipped].groupby(error[skipped]).groups.items():
             g = s.loc[idx]
             pairs = sorted(set(zip(g["detector"], g["dataset"], strict=True)))
-            listed = ", ".join(f"{d} on {ds}" for d, ds in pairs)
+            listed = _pairs_text(pairs)
             doc.add(f"- {reason or MISSING} ({len(pairs)} detector × dataset): {listed}")
         doc.add("")
     rows = [
