@@ -20,8 +20,10 @@ from pyod.models.ocsvm import OCSVM
 from pyod.models.pca import PCA
 
 import ff
+import ff.online as ff_online
 from baselines.pyod_detector import PyODDetector, pyod_defaults
 from baselines.reference import InputNorm
+from baselines.streaming import RIVER_MODELS, RiverStreamDetector, river_defaults, river_description
 from bench.contract import Detector
 from bench.registry import Registry
 
@@ -30,9 +32,10 @@ from bench.registry import Registry
 class DetectorSpec:
     """A registered detector: how to build it and what it is.
 
-    ``inputs`` is ``"any"`` (tabular rows or flattened images) or ``"images"`` (needs
-    ``(C, H, W)`` rows). ``version`` is part of every trial hash: bump it when a change to the
-    detector's code should invalidate earlier results.
+    ``inputs`` is ``"any"`` (tabular rows or flattened images), ``"images"`` (needs
+    ``(C, H, W)`` rows) or ``"stream"`` (an online detector: ``start`` / ``score_learn`` on
+    stream datasets, run by ``bench.prequential``). ``version`` is part of every trial hash:
+    bump it when a change to the detector's code should invalidate earlier results.
     """
 
     name: str
@@ -46,9 +49,17 @@ class DetectorSpec:
     version: int = 1
     description: str = ""
 
-    def accepts(self, is_image: bool) -> str | None:
-        """Why this detector cannot run on such data, or None when it can."""
-        if self.inputs == "images" and not is_image:
+    def accepts(self, kind: str | bool) -> str | None:
+        """Why this detector cannot run on data of ``kind`` (a dataset's kind: ``"tabular"``,
+        ``"images"``, ``"stream"``; True / False mean images / tabular), or None when it can."""
+        kind = {True: "images", False: "tabular"}.get(kind, kind)  # type: ignore[call-overload]
+        if (self.inputs == "stream") != (kind == "stream"):
+            return (
+                "a stream detector needs a stream dataset"
+                if self.inputs == "stream"
+                else "a batch detector cannot run on a stream dataset"
+            )
+        if self.inputs == "images" and kind != "images":
             return "needs image data (C, H, W) and the dataset is tabular"
         return None
 
@@ -138,6 +149,45 @@ _pyod("pyod-autoencoder", AutoEncoder, "fully connected autoencoder")
 _pyod("pyod-deepsvdd", DeepSVDD, "PyOD's backprop Deep SVDD")
 
 
+# --- Online (stream) detectors: the prequential protocol (bench.prequential, suite stream) ---
+# ff-online / bp-online / bpl-online: ff.online.OnlineOneClassLearner (FF scores and updates
+# each layer in one forward pass; the twins take one end-to-end step per batch); river-*:
+# river's streaming detectors (baselines.streaming). Every one shares the protocol keys
+# batch_size and warmup (--param batch_size=64 changes them all).
+_ONLINE_TWIN = {"ff": "bp", "bp": "ff", "bpl": "ff"}
+for _objective in ("hb-svdd",):
+    for _mode in ff_online.ONLINE_MODES:
+        _add(
+            DetectorSpec(
+                name=f"{_mode}-online-{_objective}-mlp",
+                family=f"{_mode}-online",
+                factory=partial(ff_online.OnlineOneClassLearner, _objective, _mode),
+                defaults=ff_online.online_defaults(_objective, _mode),
+                objective=_objective,
+                arch="mlp",
+                twin=f"{_ONLINE_TWIN[_mode]}-online-{_objective}-mlp",
+                inputs="stream",
+                description=f"online {_objective} on an MLP; {ff.MODE_TEXT[_mode]}; "
+                "test-then-train, one step per batch",
+            )
+        )
+for _model in RIVER_MODELS:
+    _add(
+        DetectorSpec(
+            name=f"river-{_model}",
+            family="river",
+            factory=partial(RiverStreamDetector, _model),
+            defaults={
+                **river_defaults(_model),
+                "batch_size": ff_online.STREAM_BATCH,
+                "warmup": ff_online.STREAM_WARMUP,
+            },
+            inputs="stream",
+            description=river_description(_model),
+        )
+    )
+
+
 # --- Test detectors: never selected by --all or by patterns, only by exact name ---
 class _Crash:
     """Raises in fit (a detector bug) or kills its process (a segfault / OOM kill)."""
@@ -158,8 +208,44 @@ _add(DetectorSpec("test-crash", "test", _Crash, {"how": "raise"}, description="f
 _add(DetectorSpec("test-die", "test", _Crash, {"how": "die"}, description="kills its worker"))
 
 
+class _StreamCrash(_Crash):
+    """A stream detector that raises in its third batch."""
+
+    def __init__(self, seed: int = 0, device: str = "cpu", **hparams: Any):
+        self.hparams, self.seconds, self._batches = hparams, {"score": 0.0, "update": 0.0}, 0
+
+    def start(self, X: Any) -> None:
+        pass
+
+    def score_learn(self, X: Any) -> Any:
+        self._batches += 1
+        if self._batches == 3:
+            raise RuntimeError("test-stream-crash: deliberate failure in the third batch")
+        return {"score": X.sum(1)}
+
+
+_add(
+    DetectorSpec(
+        "test-stream-crash",
+        "test",
+        _StreamCrash,
+        {"batch_size": ff_online.STREAM_BATCH, "warmup": ff_online.STREAM_WARMUP},
+        inputs="stream",
+        description="raises in a stream",
+    )
+)
+
+
 def select_detectors(patterns: list[str]) -> list[str]:
-    """Detectors named by exact names or glob patterns; test detectors only by exact name."""
+    """Detectors named by exact names or glob patterns; test detectors only by exact name;
+    stream detectors not by a bare ``*`` (the batch suites' ``--all``: they would only be
+    skipped there), but by any other pattern (the ``stream`` suite lists its own)."""
     names = DETECTORS.select(patterns)
     exact = set(patterns)
-    return [n for n in names if DETECTORS.get(n).family != "test" or n in exact]
+    other = {n for p in patterns if p != "*" for n in DETECTORS.names(p)}
+    return [
+        n
+        for n in names
+        if (DETECTORS.get(n).family != "test" or n in exact)
+        and (DETECTORS.get(n).inputs != "stream" or n in other)
+    ]

@@ -62,7 +62,7 @@ def plan_sweep(
         data = DATASETS.get(name)
         runnable = []
         for spec in specs:
-            reason = spec.accepts(data.kind == "images")
+            reason = spec.accepts(data.kind)
             if reason:
                 skipped.append(Skip(spec.name, name, reason))
                 continue

@@ -57,8 +57,23 @@ METRIC_STEP_SECONDS = "step_seconds"  # train seconds (else fit seconds) / optim
 # their fit phases apart: "train_seconds" (optimizer steps), "calibrate_seconds" (fitting
 # untrained layers' objectives and the sum rule's scales on the training normals)
 
+# stream runs (the online protocol, bench.prequential): auroc / auprc are prequential (every
+# sample scored after the warm-up, by the detector before it learned it); fit_seconds is the
+# cumulative update time and score_seconds the cumulative scoring time; n_test the scored
+# samples; peak_train_mem_bytes the peak heap of the test-then-train loop
+METRIC_STREAM_N_WARMUP = "stream_n_warmup"
+METRIC_STREAM_N_BATCHES = "stream_n_batches"
+METRIC_STREAM_SCORE_PER_SAMPLE = "stream_score_seconds_per_sample"
+METRIC_STREAM_UPDATE_PER_SAMPLE = "stream_update_seconds_per_sample"
+METRIC_STREAM_SECONDS = "stream_seconds"  # wall time of the test-then-train loop
+METRIC_STREAM_THROUGHPUT = "stream_samples_per_second"  # scored samples / stream_seconds
+METRIC_STREAM_WARMUP_SECONDS = "stream_warmup_seconds"
+METRIC_STREAM_AUROC_WINDOW = "auroc_window"  # step metric: step = window index
+TAG_STREAM_WINDOW = "bench.stream.window"  # "<size>/<stride>" in scored samples
+
 # artifacts
 ARTIFACT_SCORES = "scores.csv"  # index, label (1 = anomaly), score, then score.<rule> columns
+# (stream runs: index = position in the stream, in stream order; then source_row, segment)
 ARTIFACT_TRACEBACK = "traceback.txt"  # FAILED runs
 
 

@@ -119,3 +119,14 @@ SUITES.add(
         ),
     ),
 )
+SUITES.add(
+    "stream",
+    Suite(
+        "stream",
+        "the online protocol (prequential, test-then-train): embedded sets and small ADBench "
+        "sets streamed in a random order, and a drift stream (digits, normal class a then b); "
+        "FF online learner, its two backprop twins, river's streaming detectors",
+        _datasets_constant("STREAMS"),
+        detectors=("*-online-*", "river-*"),
+    ),
+)

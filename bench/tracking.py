@@ -512,7 +512,12 @@ class Store:
         stamp = int(result.end_time * 1000)
         self.client.log_batch(
             run_id,
-            metrics=[Metric(k, float(v), stamp, 0) for k, v in sorted(result.metrics.items())],
+            metrics=[Metric(k, float(v), stamp, 0) for k, v in sorted(result.metrics.items())]
+            + [  # step metrics (stream runs: AUROC per window, step = window index)
+                Metric(k, float(v), stamp, int(step))
+                for k, values in sorted(result.step_metrics.items())
+                for step, v in sorted(values.items())
+            ],
             params=[Param(k, _param_value(v)) for k, v in sorted(params.items())],
         )
         artifacts = get_artifact_repository(artifact_uri)  # no store round trip

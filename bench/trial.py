@@ -68,6 +68,7 @@ class TrialResult:
     score_columns: tuple[str, ...] = ("score",)
     error: str = ""
     traceback: str = ""
+    step_metrics: dict[str, dict[int, float]] = field(default_factory=dict)  # name -> step -> v
 
 
 def failed(trial: Trial, error: str, tb: str, start: float) -> TrialResult:
@@ -103,6 +104,10 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
     split = _cached_split(trial.dataset, trial.normal_class, trial.seed, data_dir)
     torch.manual_seed(trial.seed)
     np.random.seed(trial.seed % 2**32)
+    if spec.inputs == "stream" or not hasattr(split, "X_train"):  # the online protocol
+        from bench.prequential import execute_stream  # (it refuses a detector/data mismatch)
+
+        return execute_stream(trial, spec, split, device, start)
     X_train, X_test = split.X_train.copy(), split.X_test.copy()  # the cached split stays intact
     if split.is_image and spec.inputs != "images":  # MLPs and PyOD see images as rows
         X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)

@@ -15,6 +15,7 @@ from bench.registry import Registry
 from datasets.embedded import load_embedded
 from datasets.errors import DatasetError
 from datasets.split import Split
+from datasets.stream import DRIFT_PAIRS, Stream, drift_stream, labelled_stream, one_vs_rest_stream
 from datasets.synthetic import load_memory_workload
 from datasets.tabular import (
     PYOD_BENCHMARK_SETS,
@@ -26,17 +27,18 @@ from datasets.tabular import (
 )
 from datasets.validation import validate_split
 
-Loader = Callable[[Path, int | str, int], Split]
+Loader = Callable[[Path, int | str, int], Split | Stream]
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A registered dataset: ``loader(data_dir, normal_class, seed) -> Split``."""
+    """A registered dataset: ``loader(data_dir, normal_class, seed) -> Split`` (a
+    :class:`~datasets.stream.Stream` for ``kind="stream"``, the online protocol)."""
 
     name: str
     loader: Loader
     normal_classes: tuple[int | str, ...]
-    kind: Literal["tabular", "images"]
+    kind: Literal["tabular", "images", "stream"]
     downloads: bool
     description: str
 
@@ -176,6 +178,54 @@ for _entry in adbench_manifest()[1]:
             )
         )
 
+# Streams for the online protocol (datasets/stream.py; suite ``stream``): raw features in a
+# seeded order, standardised by the prequential runner from the warm-up prefix only.
+for _name, _classes in (("digits", _TEN), ("breast-cancer", ("benign",)), ("wine", (0, 1, 2))):
+    _add(
+        DatasetSpec(
+            f"stream-{_name}",
+            partial(one_vs_rest_stream, _name),
+            _classes,
+            "stream",
+            False,
+            f"stream: scikit-learn {_name}, one class normal, 10% anomalies from the others, "
+            "random order",
+        )
+    )
+_add(
+    DatasetSpec(
+        "stream-drift-digits",
+        partial(drift_stream, "digits"),
+        DRIFT_PAIRS,
+        "stream",
+        False,
+        "stream with drift: digits, normal class a for the first half and b for the second "
+        "(scenario 'a-b'), 10% anomalies from the other classes",
+    )
+)
+#: ADBench sets streamed whole (suite ``stream``): small sets, every row in a random order.
+STREAM_ADBENCH = (
+    "42_WBC.npz",
+    "21_Lymphography.npz",
+    "39_vertebral.npz",
+    "4_breastw.npz",
+    "43_WDBC.npz",
+)
+for _entry in adbench_manifest()[1]:
+    if _entry.file in STREAM_ADBENCH:
+        _add(
+            DatasetSpec(
+                f"stream-{_entry.name}",
+                partial(labelled_stream, _entry),
+                (0,),
+                "stream",
+                True,
+                f"stream: ADBench {_entry.file}, every row in a random order, its own labels",
+            )
+        )
+#: Every stream dataset (suite ``stream``).
+STREAMS: tuple[str, ...] = tuple(n for n, s in DATASETS.items() if s.kind == "stream")
+
 #: Every ADBench classical set whose file has a pinned sha256 (the harness' ``adbench`` suite).
 ADBENCH_PINNED: tuple[str, ...] = tuple(e.name for e in adbench_manifest()[1] if e.sha256)
 #: The same sets under ADBench's own protocol (suite ``adbench-native``).
@@ -217,13 +267,15 @@ def load_split(
 ) -> Split:
     """Load and validate the split of dataset ``name`` for ``normal_class`` and ``seed``.
 
+    A stream dataset (``kind="stream"``) gives its :class:`~datasets.stream.Stream`.
     Raises ``UnknownNameError`` (with suggestions) for an unknown name, ``ValueError`` for an
     invalid class and :class:`DatasetError` for any problem with the data itself.
     """
     spec = DATASETS.get(name)
     cls = _resolve_class(spec, normal_class)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    return validate_split(spec.loader(root, cls, int(seed)))
+    data = spec.loader(root, cls, int(seed))
+    return data if spec.kind == "stream" else validate_split(data)  # a Stream checks itself
 
 
 __all__ = [
@@ -231,6 +283,7 @@ __all__ = [
     "ADBENCH_PINNED",
     "DATASETS",
     "PYOD_BENCHMARK",
+    "STREAMS",
     "DatasetError",
     "DatasetSpec",
     "default_data_dir",
