@@ -36,7 +36,12 @@ LOF_WINDOW = 250
 
 
 def _models() -> dict[str, tuple[type, Callable[[int], list[Any]], str]]:
-    from river import anomaly, feature_extraction, preprocessing
+    try:
+        from river import anomaly, feature_extraction, preprocessing
+    except ImportError:
+        raise ValueError(
+            "the river-* stream baselines need river: pip install -e '.[stream]'"
+        ) from None
 
     return {
         "hst": (
@@ -59,21 +64,42 @@ def _models() -> dict[str, tuple[type, Callable[[int], list[Any]], str]]:
 
 
 RIVER_MODELS = ("hst", "ocsvm", "lof", "loda")
+#: river's own keyword defaults (plain values; ``seed`` is the trial's), written out so the
+#: registry loads without river (an optional extra); a test checks them against river's
+#: signatures.
+RIVER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "hst": {"n_trees": 10, "height": 8, "window_size": 250},
+    "ocsvm": {"nu": 0.1, "intercept_lr": 0.01, "clip_gradient": 1e12},
+    "lof": {"n_neighbors": 10},
+    "loda": {"n_bins": 10, "n_random_cuts": 100},
+}
+DESCRIPTIONS = {
+    "hst": "half-space trees (online MinMax scaler in front)",
+    "ocsvm": "one-class SVM by SGD on random Fourier features",
+    "lof": f"local outlier factor over a sliding window of {LOF_WINDOW} samples",
+    "loda": "LODA: random projections and histograms",
+}
 _SIMPLE = (int, float, str, bool)
 
 
+def signature_defaults(name: str) -> dict[str, Any]:
+    """The installed river estimator's plain keyword defaults (``seed`` left out)."""
+    params = inspect.signature(_models()[name][0]).parameters
+    return {
+        k: p.default for k, p in params.items() if k != "seed" and isinstance(p.default, _SIMPLE)
+    }
+
+
 def river_defaults(name: str) -> dict[str, Any]:
-    """The river estimator's own keyword defaults (plain values only; ``seed`` is the trial's)."""
-    cls = _models()[name][0]
-    params = inspect.signature(cls).parameters
-    hp = {k: p.default for k, p in params.items() if k != "seed" and isinstance(p.default, _SIMPLE)}
+    """The hyperparameters of ``river-<name>``: river's defaults (and the LOF's window)."""
+    hp = dict(RIVER_DEFAULTS[name])
     if name == "lof":
         hp["window_size"] = LOF_WINDOW
     return hp
 
 
 def river_description(name: str) -> str:
-    return "river " + _models()[name][2]
+    return "river " + DESCRIPTIONS[name]
 
 
 class RiverStreamDetector:
