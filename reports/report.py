@@ -212,7 +212,11 @@ def _families(doc: _Doc, runs: pd.DataFrame, datasets: list[str], suffix: str) -
     fr = stats.family_ranking(runs, datasets)
     doc.add("#### Families: best FF, best BP, best PyOD", "")
     if fr is None:
-        doc.add("Fewer than two of the families ff, bp, pyod have complete results.", "")
+        doc.add(
+            "Fewer than two of the families ff, bp, pyod have a detector with results on "
+            "every dataset of the suite.",
+            "",
+        )
         return
     doc.add(
         "The best detector of each family is chosen once, by mean AUROC over the suite's "
