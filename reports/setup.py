@@ -6,7 +6,7 @@ import pandas as pd
 
 from bench import schema
 from reports import stats
-from reports.runs import param, tag
+from reports.runs import SKIPPED, param, tag
 from reports.tables import MISSING, Table, number
 
 HP_COLUMN = param(schema.HPARAM_PREFIX)
@@ -47,8 +47,10 @@ def overview(runs: pd.DataFrame) -> list[str]:
 
 
 def _datasets(runs: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    ds = _col(runs, param(schema.PARAM_DATASET)).astype(str)
-    return [(name, runs[ds == name]) for name in sorted(set(ds) - {"", "nan"})]
+    """Datasets with a run that was not skipped (a skipped-only dataset has nothing to show)."""
+    ds = _col(runs, param(schema.PARAM_DATASET)).fillna("").astype(str)
+    ran = set(ds[runs["status"] != SKIPPED]) if "status" in runs else set(ds)
+    return [(name, runs[ds == name]) for name in sorted(ran - {"", "nan"})]
 
 
 def _features(g: pd.DataFrame) -> str:
@@ -63,7 +65,7 @@ def _features(g: pd.DataFrame) -> str:
 def _mean_share(g: pd.DataFrame) -> str:
     """Test anomaly share averaged over runs per normal class, then over classes."""
     share = pd.to_numeric(_col(g, "metrics." + schema.METRIC_ANOMALY_RATIO), errors="coerce")
-    cls = _col(g, param(schema.PARAM_NORMAL_CLASS)).astype(str)
+    cls = _col(g, param(schema.PARAM_NORMAL_CLASS)).fillna("").astype(str)
     per_class = share.groupby(cls).mean().dropna()
     return number(per_class.mean(), 3) if len(per_class) else MISSING
 
@@ -125,13 +127,13 @@ def hyperparameters(g: pd.DataFrame) -> str:
 def _detector_runs(runs: pd.DataFrame, det: pd.Series, name: str) -> pd.DataFrame:
     """A detector's runs of the accuracy suites, or of the memory study when it has no other."""
     g = runs[det == name]
-    main = _col(g, tag(schema.TAG_SUITE)).astype(str) != stats.MEMORY_SUITE
+    main = _col(g, tag(schema.TAG_SUITE)).fillna("").astype(str) != stats.MEMORY_SUITE
     return g[main] if main.any() else g
 
 
 def detectors_table(runs: pd.DataFrame, order: list[str]) -> Table:
     """Per detector: family, objective, arch, twin and its hyperparameters (not per-run ones)."""
-    det = _col(runs, param(schema.PARAM_DETECTOR)).astype(str)
+    det = _col(runs, param(schema.PARAM_DETECTOR)).fillna("").astype(str)
     rows = []
     for name in order:
         g = _detector_runs(runs, det, name)
@@ -150,8 +152,8 @@ def detectors_table(runs: pd.DataFrame, order: list[str]) -> Table:
 
 def hyperparameter_table(runs: pd.DataFrame, order: list[str]) -> Table:
     """One row per detector, grouped by family: its hyperparameters (LaTeX: full width)."""
-    det = _col(runs, param(schema.PARAM_DETECTOR)).astype(str)
-    fam = _col(runs, tag(schema.TAG_FAMILY)).astype(str)
+    det = _col(runs, param(schema.PARAM_DETECTOR)).fillna("").astype(str)
+    fam = _col(runs, tag(schema.TAG_FAMILY)).fillna("").astype(str)
     rows = [[name, hyperparameters(_detector_runs(runs, det, name))] for name in order]
     family = [values(fam[det == name]) for name in order]
     rules = {i for i in range(1, len(order)) if family[i] != family[i - 1]}

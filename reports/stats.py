@@ -380,7 +380,7 @@ def family_ranking(
     f = finished(runs)
     fam = f.groupby("detector")["family"].first()
     means = mean_over_datasets(cells(runs, "auroc"), datasets)
-    means = means[means["complete"].astype(bool)]
+    means = means[means["n_datasets"] == len(datasets)]  # a value on every dataset
     best = {}
     for family in families:
         members = [d for d in means.index if fam.get(d) == family]

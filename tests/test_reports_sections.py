@@ -129,3 +129,29 @@ def test_empty_experiment(store: tuple[str, Path], tmp_path: Path) -> None:
     assert runs.empty and list(runs.columns[:4]) == ["run_id", "experiment", "run_name", "status"]
     text = reports.write_report(runs, tmp_path).read_text()
     assert "- Runs: 0 (none)" in text and "No finished run logged auroc." in text
+
+
+def test_rows_without_trial_keys_and_skipped_only_datasets(
+    full: tuple[pd.DataFrame, Path], tmp_path: Path
+) -> None:
+    """A run with no params (a claim of an interrupted sweep) does not break the report, and
+    a dataset that was only ever skipped is listed under skipped, not in the dataset table."""
+    runs, _ = full
+    extra = pd.DataFrame(
+        [
+            {"run_id": "claim", "experiment": EXPERIMENT, "run_name": "claim", "status": "KILLED"},
+            {
+                "run_id": "skip",
+                "experiment": EXPERIMENT,
+                "run_name": "skipped",
+                "status": "SKIPPED",
+                "params.detector": "ff-hb-svdd-cnn",
+                "params.dataset": "toy_z",
+                "tags.bench.error": "needs image data",
+            },
+        ]
+    )
+    text = reports.write_report(pd.concat([runs, extra]), tmp_path).read_text()
+    datasets = text[text.index("### Datasets") : text.index("### Detectors")]
+    assert "| toy_a |" in datasets and "toy_z" not in datasets
+    assert "- needs image data (1 detector × dataset): ff-hb-svdd-cnn on toy_z" in text
