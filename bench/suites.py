@@ -130,3 +130,59 @@ SUITES.add(
         detectors=("*-online-*", "river-*"),
     ),
 )
+
+# The trade-off study: memory and accuracy together on real data as the MLP grows. Every cell
+# trains the same budget: TRADEOFF_STEPS Adam steps of TRADEOFF_BATCH rows (epochs set so the
+# step cap binds on every dataset: 64 full-batch epochs of a digits class, about 4 epochs of
+# an ADBench set's 2000 training normals), detectors' other defaults unchanged.
+TRADEOFF_DEPTHS = (2, 4, 8, 16)
+TRADEOFF_WIDTHS = (64, 256, 1024)
+TRADEOFF_BATCH = 128
+TRADEOFF_STEPS = 64
+TRADEOFF_OBJECTIVES = ("hb-svdd", "goodness")
+TRADEOFF_FAMILIES = ("ff", "bp", "bpl", "untrained")
+# the two Deep SVDD LeNets (Ruff et al. 2018): 2 conv blocks (grey) and 3 (colour)
+TRADEOFF_CNNS = (([8, 4], 32), ([32, 64, 128], 128))
+_TRADEOFF_BUDGET = {
+    "batch_size": TRADEOFF_BATCH,
+    "max_steps": TRADEOFF_STEPS,
+    "epochs": TRADEOFF_STEPS,
+}
+
+
+def _tradeoff_detectors(arch: str) -> tuple[str, ...]:
+    return tuple(f"{f}-{o}-{arch}" for o in TRADEOFF_OBJECTIVES for f in TRADEOFF_FAMILIES)
+
+
+SUITES.add(
+    "tradeoff",
+    Suite(
+        "tradeoff",
+        f"memory and accuracy together: MLP depths {TRADEOFF_DEPTHS} x widths "
+        f"{TRADEOFF_WIDTHS}, FF, both backprop twins and the untrained control (hb-svdd, "
+        f"goodness) on digits (64-d), ADBench mnist (100-d) and musk (166-d); every cell "
+        f"{TRADEOFF_STEPS} Adam steps of batch {TRADEOFF_BATCH}",
+        _fixed("digits", "adbench-mnist", "adbench-musk"),
+        detectors=_tradeoff_detectors("mlp"),
+        grid=tuple(
+            {"widths": [width] * depth, **_TRADEOFF_BUDGET}
+            for width in TRADEOFF_WIDTHS
+            for depth in TRADEOFF_DEPTHS
+        ),
+    ),
+)
+SUITES.add(
+    "tradeoff-images",
+    Suite(
+        "tradeoff-images",
+        "the trade-off study on images: the CNN at its two depths (Deep SVDD LeNets, 2 and 3 "
+        "conv blocks), same detectors and step budget as `tradeoff`, on MNIST, Fashion-MNIST, "
+        "CIFAR-10",
+        _fixed("mnist", "fashion-mnist", "cifar10"),
+        detectors=_tradeoff_detectors("cnn"),
+        grid=tuple(
+            {"channels": channels, "rep_dim": rep_dim, **_TRADEOFF_BUDGET}
+            for channels, rep_dim in TRADEOFF_CNNS
+        ),
+    ),
+)
