@@ -293,6 +293,7 @@ def _print_summary(summary: Any, store: Any, workers: int) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
+    _check_writable_dir("--out", args.out)  # before MLflow is imported
     from bench.tracking import check_store, open_client, resolve_tracking_uri
 
     uri = resolve_tracking_uri(args.tracking_uri)
@@ -311,7 +312,6 @@ def _report(args: argparse.Namespace) -> int:
             f"no experiment {', '.join(map(repr, unknown))} in {uri}; existing: "
             f"{', '.join(existing)}"
         )
-    _check_writable_dir("--out", args.out)
 
     from reports import build_report
 
