@@ -396,15 +396,26 @@ def _label_width_in(labels: list[str]) -> float:
     return max(widths, default=0.0) / fig.dpi
 
 
+CD_AXIS_MIN_IN = 0.9
+
+
 def _cd_figure(ranking: stats.Ranking) -> Figure:
-    """One column wide when the names fit beside a 1.2 in axis, else the full text width."""
+    """One column wide when the names fit beside the rank axis, else the full text width."""
     avg = ranking.average
     k = len(avg)
     half = (k + 1) // 2
-    labels = [f"{name} ({rank:.2f})" for name, rank in avg.items()]
-    side = _label_width_in(labels) + 0.15
-    width = COLUMN_WIDTH_IN if 2 * side + 1.2 <= COLUMN_WIDTH_IN else TEXT_WIDTH_IN
-    side = min(side, (width - 1.2) / 2)
+    with_ranks = [f"{name} ({rank:.2f})" for name, rank in avg.items()]
+    # one column when the names fit beside the axis (with their ranks, else without: the
+    # rank table has them); otherwise, deliberately, the text width
+    for labels, width in [
+        (with_ranks, COLUMN_WIDTH_IN),
+        (list(avg.index), COLUMN_WIDTH_IN),
+        (with_ranks, TEXT_WIDTH_IN),
+    ]:
+        side = _label_width_in(labels) + 0.15
+        if 2 * side + CD_AXIS_MIN_IN <= width:
+            break
+    side = min(side, (width - CD_AXIS_MIN_IN) / 2)
     fig = Figure(figsize=(width, 0.75 + 0.17 * half))
     ax = fig.add_axes((side / width, 0.03, 1 - 2 * side / width, 0.94))
     ax.set_xlim(1, max(k, 2))

@@ -21,6 +21,7 @@ import reports
 from reports import figures, synthetic
 
 COLUMN_IN, TEXT_IN = 3.5, 7.1  # limits; figures are drawn at 3.3 in and 7.1 in
+PAGE_HEIGHT_IN = 8.0
 FULL_WIDTH = ("cd_diagram",)  # the only figures allowed the text width, when names need it
 PREAMBLE = r"""\documentclass[10pt,twocolumn]{article}
 \usepackage[T1]{fontenc}
@@ -78,8 +79,8 @@ def test_every_table_compiles_and_fits_its_column(built: dict) -> None:
 
 def _pdf(path: Path) -> tuple[float, list[float]]:
     """Page width (pt) and every font size set in the content streams (``/F 8 Tf``)."""
+    width, _ = _page(path)
     data = path.read_bytes()
-    width = float(re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) [\d.]+\s*\]", data).group(1))
     sizes = []
     for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
         raw = m.group(1)
@@ -87,6 +88,11 @@ def _pdf(path: Path) -> tuple[float, list[float]]:
             raw = zlib.decompress(raw)
         sizes += [float(s) for s in re.findall(rb"/\S+ ([\d.]+) Tf", raw)]
     return width, sizes
+
+
+def _page(path: Path) -> tuple[float, float]:
+    box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", path.read_bytes())
+    return float(box.group(1)), float(box.group(2))
 
 
 def test_figures_at_printed_size_with_8pt_text(built: dict) -> None:
@@ -100,6 +106,7 @@ def test_figures_at_printed_size_with_8pt_text(built: dict) -> None:
         width, sizes = _pdf(p)
         limit = TEXT_IN if p.stem.startswith(FULL_WIDTH) else COLUMN_IN
         assert width <= limit * 72 + 0.5, (p.name, width / 72)
+        assert _page(p)[1] <= PAGE_HEIGHT_IN * 72, p.name  # 20 detectors still fit a page
         assert sizes, p.name  # text is set in the PDF, not drawn as paths
         assert min(sizes) >= 8 - 1e-6, (p.name, min(sizes))
 

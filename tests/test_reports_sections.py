@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -74,6 +75,10 @@ def test_figures_written_for_every_section_with_data(full: tuple[pd.DataFrame, P
         for ext in ("png", "pdf"):
             f = path.parent / "figures" / f"{name}.{ext}"
             assert f.stat().st_size > 1000, f
+        box = re.search(
+            rb"/MediaBox \[\s*0 0 ([\d.]+)", (path.parent / "figures" / f"{name}.pdf").read_bytes()
+        )
+        assert float(box.group(1)) <= 3.5 * 72, name  # short names: every figure one column
         assert f"(figures/{name}.png)" in text
     for name in TABLES:
         assert (path.parent / "tables" / f"{name}.tex").stat().st_size > 0
