@@ -130,6 +130,11 @@ def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: flo
         if value is not None:
             metrics[name] = float(value)
     windows = windowed_auroc(y, scores)
+    for i, value in windows.items():
+        metrics[f"{schema.METRIC_STREAM_AUROC_WINDOW}.{i}"] = value
+    segment = np.asarray(stream.segment[warmup:])
+    if len(np.unique(stream.segment)) > 1:
+        metrics[schema.METRIC_STREAM_DRIFT_AT] = float(np.argmax(segment != segment[0]))
     prov = stream.provenance
     tags = {
         schema.TAG_DEVICE: str(device),

@@ -68,7 +68,9 @@ METRIC_STREAM_UPDATE_PER_SAMPLE = "stream_update_seconds_per_sample"
 METRIC_STREAM_SECONDS = "stream_seconds"  # wall time of the test-then-train loop
 METRIC_STREAM_THROUGHPUT = "stream_samples_per_second"  # scored samples / stream_seconds
 METRIC_STREAM_WARMUP_SECONDS = "stream_warmup_seconds"
-METRIC_STREAM_AUROC_WINDOW = "auroc_window"  # step metric: step = window index
+METRIC_STREAM_AUROC_WINDOW = "auroc_window"  # step metric: step = window index; the same
+# values also as plain metrics "auroc_window.<index>", so results.csv holds the curves
+METRIC_STREAM_DRIFT_AT = "stream_drift_at"  # drift streams: scored samples before the change
 TAG_STREAM_WINDOW = "bench.stream.window"  # "<size>/<stride>" in scored samples
 
 # artifacts

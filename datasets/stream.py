@@ -9,12 +9,13 @@ batch splits of ``datasets.embedded`` / ``datasets.tabular`` are not touched.
 Scenarios:
 
 * :func:`one_vs_rest_stream`: the rows of one class are the normals; anomalies are a seeded
-  sample of the other classes' rows, :data:`ANOMALY_SHARE` of the stream; random order.
+  sample of the other classes' rows, :data:`ANOMALY_SHARE` of the stream; random order with
+  the anomalies spread over the stream (:func:`_spread`).
 * :func:`labelled_stream`: every row of a labelled set (ADBench: its own anomaly share), in a
   random order.
 * :func:`drift_stream`: the normal class changes halfway: class ``a``'s rows (plus
   anomalies) first, class ``b``'s rows (plus anomalies) second; anomalies come from the
-  classes other than ``a`` and ``b``; each half in a random order.
+  classes other than ``a`` and ``b``; each half in a random order (anomalies spread).
 """
 
 from __future__ import annotations
@@ -89,6 +90,23 @@ def _order(rng: np.random.Generator, rows: np.ndarray) -> np.ndarray:
     return rows[rng.permutation(len(rows))]
 
 
+def _spread(rng: np.random.Generator, normals: np.ndarray, anomalies: np.ndarray) -> np.ndarray:
+    """A seeded random order in which the anomalies are spread over the stream: the j-th of
+    ``m`` anomalies (a random one) sits at a uniformly random place in the j-th of ``m`` equal
+    slices, normals (in random order) everywhere else. So any warm-up prefix shorter than
+    ``(m - 1) / m`` of the stream leaves anomalies to score (a plain permutation of a small
+    stream can put every anomaly in the warm-up)."""
+    n, m = len(normals) + len(anomalies), len(anomalies)
+    bounds = np.floor(np.arange(m + 1) * n / m).astype(int)  # m non-empty slices (n >= m)
+    slots = rng.integers(bounds[:-1], bounds[1:])
+    out = np.empty(n, dtype=normals.dtype)
+    is_anomaly = np.zeros(n, dtype=bool)
+    is_anomaly[slots] = True
+    out[is_anomaly] = _order(rng, anomalies)
+    out[~is_anomaly] = _order(rng, normals)
+    return out
+
+
 def _anomalies(rng: np.random.Generator, pool: np.ndarray, n_normal: int) -> np.ndarray:
     """A seeded sample of ``pool`` making :data:`ANOMALY_SHARE` of a stream with ``n_normal``
     normals (at least one anomaly)."""
@@ -117,6 +135,10 @@ def _label(classes: tuple[str, ...], normal_class: int | str) -> int:
     return classes.index(normal_class) if isinstance(normal_class, str) else int(normal_class)
 
 
+_SPREAD_TEXT = (
+    "with the anomalies spread over it (the j-th of m at a random place in the j-th of m "
+    "equal slices)"
+)
 _ORDER_TEXT = (
     "raw features (z-scored by the prequential runner with the warm-up prefix's statistics "
     "only); labels never reach the detector"
@@ -130,9 +152,7 @@ def one_vs_rest_stream(name: str, data_dir: Path, normal_class: int | str, seed:
     label = _label(classes, normal_class)
     rng = np.random.default_rng(seed)
     normals = np.flatnonzero(y == label)
-    rows = _order(
-        rng, np.concatenate([normals, _anomalies(rng, np.flatnonzero(y != label), len(normals))])
-    )
+    rows = _spread(rng, normals, _anomalies(rng, np.flatnonzero(y != label), len(normals)))
     return Stream(
         dataset=f"stream-{name}",
         normal_class=normal_class,
@@ -147,7 +167,7 @@ def one_vs_rest_stream(name: str, data_dir: Path, normal_class: int | str, seed:
             sha256={key: digest},
             preprocessing=f"every row of class {normal_class!r} plus a seeded sample of the "
             f"other classes' rows ({ANOMALY_SHARE:.0%} of the stream) as anomalies, in a "
-            f"seeded random order (numpy default_rng(seed)); {_ORDER_TEXT}",
+            f"seeded random order (numpy default_rng(seed)) {_SPREAD_TEXT}; {_ORDER_TEXT}",
         ),
     )
 
@@ -170,7 +190,7 @@ def drift_stream(name: str, data_dir: Path, normal_class: int | str, seed: int) 
         normals = np.flatnonzero(y == label)
         n_anom = max(1, round(ANOMALY_SHARE / (1 - ANOMALY_SHARE) * len(normals)))
         anomalies, pool = pool[:n_anom], pool[n_anom:]  # no anomaly row used twice
-        halves.append(_order(rng, np.concatenate([normals, anomalies])))
+        halves.append(_spread(rng, normals, anomalies))
         segments.append(np.full(len(halves[-1]), part, dtype=np.int64))
     rows = np.concatenate(halves)
     return Stream(
@@ -187,7 +207,7 @@ def drift_stream(name: str, data_dir: Path, normal_class: int | str, seed: int) 
             sha256={key: digest},
             preprocessing=f"drift: class {a}'s rows then class {b}'s, each half with a seeded "
             f"sample of the other classes' rows ({ANOMALY_SHARE:.0%}) as anomalies and in a "
-            f"seeded random order (numpy default_rng(seed)); {_ORDER_TEXT}",
+            f"seeded random order (numpy default_rng(seed)) {_SPREAD_TEXT}; {_ORDER_TEXT}",
         ),
     )
 

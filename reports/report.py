@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 
 from bench import schema
 from reports import figures, paired, setup, stats, tables
+from reports import stream as stream_section
 from reports.runs import FINISHED, SKIPPED, load_runs
 from reports.tables import MISSING, Table
 
@@ -472,6 +473,7 @@ def write_report(runs: pd.DataFrame, out_dir: Path, *, title: str = DEFAULT_TITL
         _twins(doc, runs)
         _ranks(doc, runs)
         _cost(doc, runs, order)
+    stream_section.section(doc, runs)  # the online protocol; nothing without stream runs
     _memory(doc, runs)
     _problems(doc, runs)
     if not main.empty or stats.memory_runs(runs).empty:

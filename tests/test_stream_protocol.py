@@ -40,6 +40,13 @@ def test_streams_are_seeded_and_built_as_stated():
     assert np.array_equal(a.X, X[a.index]) and np.array_equal(a.y, (y[a.index] != 3))
     assert (y == 3).sum() == (a.y == 0).sum()  # every row of the normal class
     assert a.y.mean() == pytest.approx(ANOMALY_SHARE, abs=0.01)
+    for cls in (0, 1, 2):  # anomalies spread: one in each of m equal slices, in any seed
+        for seed in range(4):
+            w = load_split("stream-wine", cls, seed)
+            m = int(w.y.sum())
+            bounds = np.floor(np.arange(m + 1) * len(w) / m)
+            slices = np.searchsorted(bounds, np.flatnonzero(w.y), side="right") - 1
+            assert list(slices) == list(range(m))
     drift = load_split("stream-drift-digits", "2-3", 0)
     first, second = drift.segment == 0, drift.segment == 1
     assert np.all(np.diff(drift.segment) >= 0)  # a then b
