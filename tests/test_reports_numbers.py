@@ -335,7 +335,7 @@ def test_per_class_appendix(csv: pd.DataFrame, md: str) -> None:
                 assert cell == (f"**{text}**" if round(values[det][0], 3) == best else text)
 
 
-def test_setup_block(md: str) -> None:
+def test_setup_block(csv: pd.DataFrame, md: str) -> None:
     assert "- Seeds: 0, 1, 2" in md
     assert "testhost / Test CPU / cpu" in md
     assert "mlflow 3.17.2; python 3.12.1; torch 2.5.0" in md
@@ -343,8 +343,15 @@ def test_setup_block(md: str) -> None:
     assert "Python: 3.12.1" in md
     assert "- Git commit: abc123" in md
     assert "memray-peak-heap on cpu:" in md
-    datasets = {r[0]: r for r in md_table(md, "### Datasets")[1:]}
+    table = md_table(md, "### Datasets")
+    assert table[0] == ["dataset", "protocol", "classes", "n_train", "n_test", "d", "anomaly share"]
+    datasets = {r[0]: r for r in table[1:]}
     assert datasets["toy_b"][2:5] == ["2", "103", "400"]
+    for ds, row in datasets.items():
+        g = csv[csv["params.dataset"] == ds]
+        share = g.groupby("params.normal_class")["metrics.anomaly_ratio"].mean().mean()
+        assert row[6] == ("—" if math.isnan(share) else f"{share:.3f}")  # memory: none
+        assert row[5] == "—"  # the synthetic runs log no input dimension
 
 
 def test_load_runs_pages_and_excludes_summaries(
