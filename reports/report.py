@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 from bench import schema
 from reports import figures, paired, setup, stats, tables
 from reports import stream as stream_section
+from reports import tradeoff as tradeoff_section
 from reports.runs import FINISHED, SKIPPED, load_runs
 from reports.tables import MISSING, Table
 
@@ -475,6 +476,7 @@ def write_report(runs: pd.DataFrame, out_dir: Path, *, title: str = DEFAULT_TITL
         _cost(doc, runs, order)
     stream_section.section(doc, runs)  # the online protocol; nothing without stream runs
     _memory(doc, runs)
+    tradeoff_section.section(doc, runs)  # memory x AUROC over a grid; nothing without it
     _problems(doc, runs)
     if not main.empty or stats.memory_runs(runs).empty:
         _appendix(doc, runs)
