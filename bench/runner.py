@@ -78,7 +78,16 @@ def plan_sweep(
                 for spec, points in runnable:
                     for hp in points:
                         trials.append(
-                            Trial(spec.name, name, normal_class, seed, hp, spec.version, suite.name)
+                            Trial(
+                                spec.name,
+                                name,
+                                normal_class,
+                                seed,
+                                hp,
+                                spec.version,
+                                suite.name,
+                                dataset_version=data.version,
+                            )
                         )
     return Plan(trials, skipped)
 

@@ -29,12 +29,14 @@ class Trial:
     detector_version: int = 1
     suite: str = ""
     data_sha256: str = ""  # the dataset's files' sha256 (JSON), for data read from files
+    dataset_version: int = 1  # DatasetSpec.version
 
     @property
     def key(self) -> str:
         """Stable content hash: same trial, same hash, in any process or machine.
 
-        It covers the data files' sha256 when known, so a changed file makes new trials."""
+        It covers the data files' sha256 when known, so a changed file makes new trials, and
+        the dataset's version past 1, so a changed split does too."""
         content = {
             "detector": self.detector,
             "detector_version": self.detector_version,
@@ -45,6 +47,8 @@ class Trial:
         }
         if self.data_sha256:
             content["data_sha256"] = self.data_sha256
+        if self.dataset_version != 1:
+            content["dataset_version"] = self.dataset_version
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

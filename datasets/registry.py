@@ -41,6 +41,7 @@ class DatasetSpec:
     kind: Literal["tabular", "images", "stream"]
     downloads: bool
     description: str
+    version: int = 1  # part of every trial hash: bump when the split or preprocessing changes
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
@@ -152,6 +153,7 @@ for _entry in adbench_manifest()[1]:
             True,
             f"ADBench {_entry.file}, one-class 70/30 (train on 70% of the normals, test on the "
             f"rest and every anomaly), size-capped{_pinned}",
+            version=2,  # 2: size caps
         )
     )
     _add(

@@ -105,3 +105,15 @@ def test_trial_hash_is_stable_across_processes_and_sensitive_to_content():
     assert Trial("pyod-knn", "wine", 1, 0, {"n_neighbors": 6}).key != trial.key
     assert Trial("pyod-knn", "wine", 1, 1, {"n_neighbors": 5}).key != trial.key
     assert trial.run_name == "pyod-knn/wine/1/s0"
+
+
+def test_a_dataset_version_past_one_changes_the_trial_hash():
+    import dataclasses
+
+    (trial,) = plan_sweep(["pyod-knn"], ["adbench-wine"], SUITES.get("adbench"), [0], {}).trials
+    assert trial.dataset_version == 2  # ADBench one-class sets: size caps
+    assert trial.key != dataclasses.replace(trial, dataset_version=1).key
+    (plain,) = plan_sweep(["pyod-knn"], ["breast-cancer"], SUITES.get("embedded"), [0], {}).trials
+    assert plain.dataset_version == 1  # and then the hash is what it was before versions
+    assert plain.key == Trial(plain.detector, plain.dataset, plain.normal_class, plain.seed,
+                              plain.hparams, plain.detector_version, plain.suite).key
