@@ -160,9 +160,9 @@ SUITES.add(
         "tradeoff",
         f"memory and accuracy together: MLP depths {TRADEOFF_DEPTHS} x widths "
         f"{TRADEOFF_WIDTHS}, FF, both backprop twins and the untrained control (hb-svdd, "
-        f"goodness) on digits (64-d), ADBench mnist (100-d) and musk (166-d); every cell "
+        f"goodness) on digits (64-d), ADBench optdigits (64-d) and mnist (100-d); every cell "
         f"{TRADEOFF_STEPS} Adam steps of batch {TRADEOFF_BATCH}",
-        _fixed("digits", "adbench-mnist", "adbench-musk"),
+        _fixed("digits", "adbench-optdigits", "adbench-mnist"),
         detectors=_tradeoff_detectors("mlp"),
         grid=tuple(
             {"widths": [width] * depth, **_TRADEOFF_BUDGET}
