@@ -156,7 +156,7 @@ def test_rows_without_trial_keys_and_skipped_only_datasets(
             },
         ]
     )
-    text = reports.write_report(pd.concat([runs, extra]), tmp_path).read_text()
+    text = reports.write_report(pd.concat([runs, extra], ignore_index=True), tmp_path).read_text()
     datasets = text[text.index("### Datasets") : text.index("### Detectors")]
     assert "| toy_a |" in datasets and "toy_z" not in datasets
     assert "- needs image data (1 detector × dataset): ff-hb-svdd-cnn on toy_z" in text
