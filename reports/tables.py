@@ -236,7 +236,9 @@ def _bold_best(table: Table, means: list[list[float]]) -> None:
             }
 
 
-def _bold_best_columns(table: Table, means: list[list[float]], first: int, lowest=False) -> None:
+def _bold_best_columns(
+    table: Table, means: list[list[float]], first: int, lowest: bool = False
+) -> None:
     """Bold, per column from ``first``, every cell whose displayed value is the best shown."""
     for j in range(len(means[0]) if means else 0):
         col = [(i, round(row[j], 3)) for i, row in enumerate(means) if not math.isnan(row[j])]
@@ -496,8 +498,8 @@ def drop_constant(table: Table, keep: set[str]) -> Table:
     )
 
 
-def rank_table(r: stats.Ranking, fam: pd.Series | None = None) -> Table:
-    """Average rank per detector over blocks (1 = best), best bold, grouped by nothing."""
+def rank_table(r: stats.Ranking) -> Table:
+    """Average rank per detector over blocks (1 = best), best first and bold."""
     avg = r.average
     rows = [[d, number(v, 2)] for d, v in avg.items()]
     table = Table(["detector", "average rank"], rows)
