@@ -500,11 +500,13 @@ def slope(depth: pd.Series, value: pd.Series) -> float:
 def analytic_per_layer(family: str, width: float, batch: float) -> float:
     """Analytic training memory added by one hidden layer (bytes).
 
-    BP: the layer's weight gradient (width x width x 4 B) plus the activation its Linear
-    layer saves for that gradient (batch x width x 4 B x ``SAVED_TENSORS_PER_LAYER``), all
-    alive together at the end of the backward pass. FF: nothing, since a layer's graph and
-    gradient are freed before the next layer trains; the parameters are allocated before
-    the meter starts for both.
+    A model with two named terms, set beside the measured slope so a reader sees how well
+    it holds. BP: the layer's weight gradient (width x width x 4 B) plus the activation its
+    Linear layer saves to compute that gradient (batch x width x 4 B x
+    ``SAVED_TENSORS_PER_LAYER``); other saved tensors (activation masks, normalisation
+    statistics) are freed as the backward pass goes and are not counted. FF: nothing, since
+    a layer's graph and gradient are freed before the next layer trains. The parameters are
+    allocated before the meter starts, for both.
     """
     if family in ("bp", "bpl"):
         return (width * width + SAVED_TENSORS_PER_LAYER * batch * width) * BYTES_PER_FLOAT
