@@ -39,7 +39,7 @@ needs_unprivileged = pytest.mark.skipif(
 )
 LONG = ["-d", "ff-hb-svdd-mlp", "--dataset", "wine", "--seeds", "1", "--workers", "2",
         "--param", "epochs=1000000", "--no-progress", "--experiment", "long"]
-FAST = ["-d", "pyod-hbos", "-d", "pyod-pca", "--seeds", "1", "--no-progress"]
+FAST = ["-d", "pyod-hbos", "-d", "pyod-pca", "--seeds", "1", "--workers", "1", "--no-progress"]
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def test_sigterm_is_an_interrupt_exit_143_workers_stopped(tmp_path):
 def test_concurrent_sweeps_on_a_new_store_run_each_trial_once(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     args = [sys.executable, "-m", "bench", "run", *FAST, "--dataset", "digits", "--seeds", "3",
-            "--workers", "1", "--tracking-uri", uri, "--experiment", "both"]
+            "--tracking-uri", uri, "--experiment", "both"]
     procs = [subprocess.Popen(args, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=400) for p in procs]
@@ -261,8 +261,8 @@ def test_sqlite_store_elsewhere_keeps_its_artifacts_beside_it(tmp_path, monkeypa
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory) -> str:
     uri = f"sqlite:///{tmp_path_factory.mktemp('report')}/mlflow.db"
-    assert main(["run", "-d", "pyod-hbos", "--dataset", "wine", "--seeds", "1", "--no-progress",
-                 "--tracking-uri", uri, "--experiment", "exists"]) == 0
+    assert main(["run", "-d", "pyod-hbos", "--dataset", "wine", "--seeds", "1", "--workers", "1",
+                 "--no-progress", "--tracking-uri", uri, "--experiment", "exists"]) == 0
     return uri
 
 
@@ -343,7 +343,8 @@ def test_read_only_data_dir_reports_the_bad_file_and_runs_the_rest(open_tmp):
     (tmp_path / "store").mkdir()
     (tmp_path / "store").chmod(0o777)
     code, _, err, _ = _bench(["run", "-d", "pyod-hbos", "--dataset", "banknote", "--dataset",
-                              "wine", "--seeds", "1", "--no-progress", "--data-dir", str(data),
+                              "wine", "--seeds", "1", "--workers", "1", "--no-progress",
+                              "--data-dir", str(data),
                               "--tracking-uri", uri, "--experiment", "ro"], tmp_path,
                              unprivileged=True)
     assert code == 1, err
