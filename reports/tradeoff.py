@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
 from reports import figures, paired, stats
 from reports.runs import FINISHED, param
@@ -29,6 +29,7 @@ from reports.tables import MISSING, PLUS_MINUS, Table, mean_std, number, p_value
 
 SUITES = ("tradeoff", "tradeoff-images")
 FAMILIES = ("ff", "bp", "bpl", "untrained")  # detector name prefixes, in table order
+TRAINED = FAMILIES[:3]  # drawn; the untrained control's memory is calibration only
 TWINS = ("bp", "bpl")
 ALPHA = 0.05
 MIB = 2**20
@@ -317,6 +318,8 @@ def figure(c: pd.DataFrame, dataset: str, out_dir: Path) -> list[Path]:
                 panel = g[(g["objective"] == objective) & (g["arch"] == arch)]
                 panel = panel[panel["width"] == width]
                 for det in _family_detectors(panel, objective, arch):
+                    if det.split("-")[0] not in TRAINED:
+                        continue
                     line = panel[panel["detector"] == det].sort_values("depth")
                     colour, marker, style = figures.family_style(_family(line))
                     x = line["peak_train_mem_bytes_mean"] / MIB
@@ -333,7 +336,9 @@ def figure(c: pd.DataFrame, dataset: str, out_dir: Path) -> list[Path]:
                         linewidths=0.4,
                     )
                 ax.set_xscale("log")
+                ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=8))
                 ax.xaxis.set_major_formatter(figures.PLAIN)
+                ax.xaxis.set_minor_formatter(NullFormatter())
                 ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
                 ax.set_title(f"{objective}, width {width:g}")
                 if i == len(nets) - 1:
@@ -350,7 +355,7 @@ def _family(line: pd.DataFrame) -> str:
 
 def _legend(g: pd.DataFrame) -> list[Line2D]:
     handles = []
-    for prefix in FAMILIES:
+    for prefix in TRAINED:
         sub = g[g["prefix"] == prefix]
         if sub.empty:
             continue
@@ -416,7 +421,8 @@ def section(doc: Any, runs: pd.DataFrame) -> None:
             figure(c, dataset, doc.out_dir / "figures"),
             f"{dataset}: AUROC against peak training memory (log), mean over seeds; one "
             "line per family following depth (larger marker: deeper); one panel per "
-            "objective and width.",
+            "objective and width. The untrained control (memory: calibration only) is in "
+            "the tables.",
         )
         g = c[c["dataset"] == dataset]
         for objective, arch in sorted(
