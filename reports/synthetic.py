@@ -250,10 +250,12 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
                                     "metrics.anomaly_ratio": share,
                                 }
                             )
-    for det in ("ff-hb-svdd-mlp", "bp-hb-svdd-mlp", "ff-goodness-mlp", "bp-goodness-mlp"):
+    memory = [f"{f}-{o}-mlp" for o in ("hb-svdd", "goodness") for f in ("ff", "bp", "bpl")]
+    for det in memory:
+        family, core = det.split("-", 1)
         for depth in (2, 4, 8, 16, 32):
             for seed in range(seeds):
-                grow = 6 if det.startswith("bp") else 0.05
+                grow = 6 if family != "ff" else 0.05
                 rows.append(
                     {
                         "status": "FINISHED",
@@ -264,10 +266,8 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
                         "params.hp.batch_size": "512",
                         "params.hp.max_steps": "8",
                         "params.hp.optimizer": "sgd",
-                        "tags.bench.family": det.split("-")[0],
-                        "tags.bench.twin": det.replace("ff-", "bp-")
-                        if det.startswith("ff")
-                        else det.replace("bp-", "ff-"),
+                        "tags.bench.family": family,
+                        "tags.bench.twin": f"bp-{core}" if family == "ff" else f"ff-{core}",
                         "tags.bench.suite": "memory",
                         "tags.bench.memory_meter": "malloc-peak-heap",
                         "metrics.depth": float(depth),

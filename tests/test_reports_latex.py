@@ -82,10 +82,11 @@ def _pdf(path: Path) -> tuple[float, list[float]]:
     width, _ = _page(path)
     data = path.read_bytes()
     sizes = []
-    for m in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    # matplotlib ends lines with "\n" only; a compressed stream may itself end in "\r"
+    for m in re.finditer(rb"stream\n(.*?)\nendstream", data, re.S):
         raw = m.group(1)
         with contextlib.suppress(zlib.error):
-            raw = zlib.decompress(raw)
+            raw = zlib.decompressobj().decompress(raw)
         sizes += [float(s) for s in re.findall(rb"/\S+ ([\d.]+) Tf", raw)]
     return width, sizes
 
