@@ -332,10 +332,10 @@ def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
         return
     doc.add("Configuration, as logged by the runs:", "", *setup.memory_config(runs), "")
     analytic = stats.analytic_memory(sweep)
-    twins = {ff: ts[0] for ff, ts in _twin_map(runs).items() if ts}
+    twins = _twin_map(runs)
     doc.add(
         f"Mean ± std over seeds (seeds averaged first) of peak training memory (MiB), meter "
-        f"{setup.values(sweep['meter'])}; last columns: BP twin / FF.",
+        f"{setup.values(sweep['meter'])}; last columns: each twin / its FF detector.",
         "",
     )
     md, tex = tables.memory_depth_tables(sweep, twins)
@@ -367,7 +367,11 @@ def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
     if steps.empty:
         doc.add("No memory-study run logged step_seconds.", "")
         return
-    doc.add("Fit seconds / optimizer steps, mean ± std over seeds; last columns: BP twin / FF.", "")
+    doc.add(
+        "Fit seconds / optimizer steps, mean ± std over seeds; last columns: each twin / its "
+        "FF detector.",
+        "",
+    )
     md, tex = tables.step_time_tables(steps, twins)
     doc.add(md.markdown(), "")
     doc.latex([tex], "step_time", "Seconds per optimizer step against depth, and BP/FF.")
