@@ -187,7 +187,8 @@ def test_registry_names_and_specs() -> None:
     assert set(ADBENCH_PINNED) == {e.name for e in files if e.sha256}
     assert "adbench-census" not in ADBENCH_PINNED and "adbench-census" in DATASETS
     for _, spec in DATASETS.items():
-        assert spec.kind in ("tabular", "images") and spec.normal_classes and spec.description
+        assert spec.kind in ("tabular", "images", "stream")  # stream: the online protocol
+        assert spec.normal_classes and spec.description
     assert DATASETS.get("mnist").kind == "images" and DATASETS.get("mnist").downloads
     assert not DATASETS.get("digits").downloads
 
