@@ -34,8 +34,13 @@ TAG_DATA_SHA256 = "bench.data.sha256"
 TAG_DATA_SOURCE = "bench.data.source"
 TAG_DATA_PREPROCESSING = "bench.data.preprocessing"
 TAG_ERROR = "bench.error"  # one-line error of a FAILED run
+TAG_COLLAPSED = "bench.collapsed"  # networks: goodness layers collapsed to the zero map, "" none
 TAG_VERSION_PREFIX = "version."  # version.torch, version.pyod, version.mlflow, ...
 TAG_SUMMARY = "bench.summary"  # "true" on the report's summary run
+TAG_SWEEP_FILE = "bench.sweep_file"  # name of the --config TOML that produced the run
+TAG_SWEEP_FILE_SHA256 = "bench.sweep_file.sha256"  # its sha256 (the file is an artifact)
+TAG_PLUGIN = "bench.plugin"  # plugin (distribution or include:<file>) of a detector/dataset
+TAG_PLUGIN_VERSION = "bench.plugin_version"  # its version (an included file: its sha256[:12])
 
 # metrics
 METRIC_AUROC = "auroc"
@@ -55,7 +60,10 @@ METRIC_STEP_SECONDS = "step_seconds"  # train seconds (else fit seconds) / optim
 # networks (ff/bp/bpl/untrained) also log "auroc.<rule>" and "auprc.<rule>" for every scoring
 # rule (last, sum, layer1..layerL; the headline auroc is the detector's declared rule), and
 # their fit phases apart: "train_seconds" (optimizer steps), "calibrate_seconds" (fitting
-# untrained layers' objectives and the sum rule's scales on the training normals)
+# untrained layers' objectives and the sum rule's scales on the training normals); per
+# epoch (MLflow step = epoch) and trained layer: "train_loss.layer<k>", "train_stat.layer<k>";
+# per trained SVDD layer the share of centre coordinates the eps rule replaced:
+METRIC_CENTRE_EPS_SHARE = "centre_eps_share"  # ".layer<k>"
 
 # stream runs (the online protocol, bench.prequential): auroc / auprc are prequential (every
 # sample scored after the warm-up, by the detector before it learned it); fit_seconds is the

@@ -73,6 +73,7 @@ class TrialResult:
     error: str = ""
     traceback: str = ""
     step_metrics: dict[str, dict[int, float]] = field(default_factory=dict)  # name -> step -> v
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # the split's parts (splitinfo)
 
 
 def failed(trial: Trial, error: str, tb: str, start: float) -> TrialResult:
@@ -84,9 +85,15 @@ def execute(trial: Trial, device: str, data_dir: Path | None) -> TrialResult:
     """Run one trial here: load the split, fit under the meters, score, compute metrics."""
     start = time.time()
     try:
-        return _execute(trial, device, data_dir, start)
+        result = _execute(trial, device, data_dir, start)
     except Exception as exc:  # every failure becomes a FAILED run, never a silent NaN
         return failed(trial, f"{type(exc).__name__}: {exc}", traceback.format_exc(), start)
+    from bench.splitinfo import describe  # the split's train and test parts: MLflow inputs
+
+    result.inputs = result.inputs or describe(
+        _cached_split(trial.dataset, trial.normal_class, trial.seed, data_dir)
+    )
+    return result
 
 
 @lru_cache(maxsize=2)
@@ -151,6 +158,8 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         metrics[f"{schema.METRIC_AUPRC}.{rule}"] = auprc(y, values)
     for phase, seconds in getattr(detector, "phase_seconds", {}).items():
         metrics[f"{phase}_seconds"] = seconds
+    for layer, share in getattr(detector, "centre_eps_share", {}).items():
+        metrics[f"{schema.METRIC_CENTRE_EPS_SHARE}.{layer}"] = share
     if reading.peak_gpu_mem_bytes is not None:
         metrics[schema.METRIC_PEAK_GPU_MEM] = reading.peak_gpu_mem_bytes
     for name, attr in ((schema.METRIC_N_PARAMS, "n_params"), ("n_steps", "n_steps")):
@@ -166,6 +175,8 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         metrics[schema.METRIC_WIDTH] = float(max(widths))
 
     prov = split.provenance
+    curves = getattr(detector, "history", {})  # per-epoch training curves: MLflow step metrics
+    step_metrics = {name: dict(enumerate(values)) for name, values in curves.items()}
     tags = {
         schema.TAG_DEVICE: str(device),
         schema.TAG_MEMORY_METER: reading.meter,
@@ -174,10 +185,21 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),
         schema.TAG_DATA_PREPROCESSING: prov.preprocessing,
     }
+    if hasattr(detector, "collapsed"):
+        tags[schema.TAG_COLLAPSED] = ",".join(detector.collapsed)
     params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
     index = np.asarray(split.test_idx, dtype=np.float64)
     columns = ("score", *(f"score.{rule}" for rule in rules))
     table = np.column_stack([index, y.astype(np.float64), scores, *rules.values()])
     return TrialResult(
-        trial, "FINISHED", start, time.time(), params, tags, metrics, table, score_columns=columns
+        trial,
+        "FINISHED",
+        start,
+        time.time(),
+        params,
+        tags,
+        metrics,
+        table,
+        score_columns=columns,
+        step_metrics=step_metrics,
     )

@@ -15,8 +15,9 @@ import torch
 from torch import Tensor
 
 from ff.networks import ARCHS, LayerStack, build_cnn, build_mlp
-from ff.objectives import OBJECTIVES, Objective, make_objective
+from ff.objectives import OBJECTIVES, Goodness, HardBoundarySVDD, Objective, make_objective
 from ff.training import (
+    History,
     LoopConfig,
     Targets,
     bp_step,
@@ -35,6 +36,9 @@ MODE_TEXT = {
     "bpl": "backprop, last layer: the objective on the last layer only, trained end to end",
     "untrained": "control: the same network and seed, zero training steps",
 }
+# a goodness layer whose last-epoch mean goodness (sum of squared outputs, for inputs of unit
+# length) falls below this has collapsed to the zero map, the trivial minimiser on normals only
+COLLAPSE_GOODNESS = 1e-3
 # the rule that gives a mode's headline ``auroc``; every rule is logged for every network
 DECLARED_RULE = {"ff": "sum", "bp": "sum", "bpl": "last", "untrained": "sum"}
 # hyperparameters of training, absent from the untrained control
@@ -64,16 +68,16 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
 
     Fixed before looking at any suite's anomaly labels (README, "How defaults were chosen"):
     Adam at PyTorch's lr 1e-3; weight decay 1e-6, bias-free SVDD layers, nu = 0.1 and the LeNet
-    CNNs from Ruff et al. (2018), but nu = 0.9 for ls-svdd (no literature value for our
-    quantile radius; chosen by ``benchmarks/choose_defaults.py`` on a problem kept out of every
-    suite, same grid for every family); theta = 1; one budget of 30 epochs (MLP) / 20 (CNN) for every
+    CNNs from Ruff et al. (2018), but nu = 0.9 for ls-svdd (no literature value for our quantile
+    radius; chosen by ``benchmarks/choose_defaults.py`` on a problem kept out of every suite,
+    same grid for every family); theta = 1; one budget of 30 epochs (MLP) / 20 (CNN) for every
     objective and rule; batch 32 (MLP) / 128 (CNN); MLP widths [128, 64, 32]. Every mode shares
-    them; only ``score_layers`` (the headline rule, :data:`DECLARED_RULE`) and ``update``
-    (FF only) differ, and the untrained control has no training keys. ``normalise`` (length
-    normalisation between layers) is on by default: FF needs it (without it a layer could
-    read the previous layer's goodness from its input's length, Hinton 2022), and the twins
-    share the network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved
-    at fit time from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128).
+    them; only ``score_layers`` (the headline rule, :data:`DECLARED_RULE`) and ``update`` (FF
+    only) differ, and the untrained control has no training keys. ``normalise`` (length
+    normalisation between layers) is on by default: FF needs it (without it a layer could read
+    the previous layer's goodness from its input's length, Hinton 2022), and the twins share the
+    network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved at fit time
+    from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128).
     """
     _check("objective", objective, OBJECTIVES)
     _check("arch", arch, ARCHS)
@@ -185,6 +189,9 @@ class OneClassDetector:
         self.hparams: dict[str, Any] = hp
         self.n_steps = 0
         self.phase_seconds: dict[str, float] = {}
+        self.history: History = {}  # per-epoch training curves, see ff.training.run_loop
+        self.centre_eps_share: dict[str, float] = {}  # per trained SVDD layer
+        self.collapsed: list[str] = []  # goodness layers below COLLAPSE_GOODNESS
         self._net: LayerStack | None = None
         self._targets: Targets = {}
         self._scale: Tensor | None = None
@@ -224,9 +231,11 @@ class OneClassDetector:
         targets: Targets = {k: self._objective() for k in trained.get(self.mode, [])}
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
             t0 = self._clock()
+            self.history = {}
             if targets:
                 self.n_steps = self._train(net, targets, x, shuffle_gen)
             t1 = self._clock()
+            self._diagnose(targets)
             later = {k: self._objective() for k in range(n_layers) if k not in targets}
             fit_after_training(net, later, x, hp["batch_size"])
             targets = dict(sorted({**targets, **later}.items()))
@@ -282,7 +291,21 @@ class OneClassDetector:
                 list(net.parameters()), hp["optimizer"], hp["lr"], hp["weight_decay"]
             )
             step = bp_step(net, targets, opt)
-        return run_loop(step, targets, x, cfg, gen)
+        return run_loop(step, targets, x, cfg, gen, self.history)
+
+    def _diagnose(self, trained: Targets) -> None:
+        """Centre-eps shares of trained SVDD layers; goodness layers that collapsed."""
+        self.centre_eps_share = {
+            f"layer{k + 1}": o.eps_share
+            for k, o in trained.items()
+            if isinstance(o, HardBoundarySVDD) and o.eps_share is not None
+        }
+        self.collapsed = [
+            f"layer{k + 1}"
+            for k, o in trained.items()
+            if isinstance(o, Goodness)
+            and self.history.get(f"train_stat.layer{k + 1}", [1.0])[-1] < COLLAPSE_GOODNESS
+        ]
 
     def _clock(self) -> float:
         if self.device.type == "cuda":

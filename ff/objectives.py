@@ -89,6 +89,7 @@ class HardBoundarySVDD(Objective):
     def __init__(self, eps: float):
         self.eps = eps
         self.centre: Tensor | None = None
+        self.eps_share: float | None = None  # share of coordinates the eps rule replaced
 
     def set_centre(self, mean: Tensor) -> None:
         c = mean.detach().clone()
@@ -96,6 +97,7 @@ class HardBoundarySVDD(Objective):
         c[small & (c < 0)] = -self.eps
         c[small & (c >= 0)] = self.eps
         self.centre = c
+        self.eps_share = float(small.float().mean())
 
     def stat(self, h: Tensor) -> Tensor:
         if self.centre is None:

@@ -124,27 +124,40 @@ def bp_step(net: LayerStack, targets: Targets, optimizer: torch.optim.Optimizer)
     return step
 
 
+History = dict[str, list[float]]  # "train_loss.layer<k>" / "train_stat.layer<k>" -> per epoch
+
+
 def run_loop(
-    step: Step, targets: Targets, X: Tensor, cfg: LoopConfig, generator: torch.Generator
+    step: Step,
+    targets: Targets,
+    X: Tensor,
+    cfg: LoopConfig,
+    generator: torch.Generator,
+    history: History | None = None,
 ) -> int:
     """Shuffled mini-batch epochs with radius updates; returns the number of steps taken.
 
     Radii of soft-boundary / least-squares targets are set to the ``(1 - nu)``-quantile of the
     distances seen during the epoch, at the end of every ``radius_update_every``-th epoch
-    after ``radius_warmup_epochs`` warm-up epochs.
+    after ``radius_warmup_epochs`` warm-up epochs. ``history`` (when given) receives, per
+    epoch and trained layer (1-based), the mean statistic (goodness or squared distance to
+    the centre) and the loss on the epoch's statistics, both from the steps' own forward
+    passes (no extra pass).
     """
     radius = {k: o for k, o in targets.items() if isinstance(o, RadiusSVDD)}
     steps = 0
     for epoch in range(cfg.epochs):
         order = torch.randperm(len(X), generator=generator).to(X.device)
-        seen: dict[int, list[Tensor]] = {k: [] for k in radius}
+        seen: dict[int, list[Tensor]] = {k: [] for k in targets}
         for idx in batches(len(X), cfg.batch_size, order):
             if cfg.max_steps is not None and steps >= cfg.max_steps:
                 break
             stats = step(X[idx])
             steps += 1
-            for k in radius:
-                seen[k].append(stats[k])
+            for k, s in stats.items():
+                seen[k].append(s)
+        if history is not None:
+            _record_epoch(targets, seen, history)
         done = epoch + 1 - cfg.radius_warmup_epochs
         if done > 0 and (done - 1) % cfg.radius_update_every == 0:
             for k, o in radius.items():
@@ -153,6 +166,16 @@ def run_loop(
         if cfg.max_steps is not None and steps >= cfg.max_steps:
             break
     return steps
+
+
+@torch.no_grad()
+def _record_epoch(targets: Targets, seen: dict[int, list[Tensor]], history: History) -> None:
+    for k, parts in seen.items():
+        if parts:
+            s = torch.cat(parts)
+            history.setdefault(f"train_stat.layer{k + 1}", []).append(float(s.mean()))
+            loss = float(targets[k].loss_from(s))
+            history.setdefault(f"train_loss.layer{k + 1}", []).append(loss)
 
 
 @torch.no_grad()

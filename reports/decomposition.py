@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from bench import schema
 from reports import paired, stats
+from reports.runs import FINISHED, param, tag
 from reports.tables import MISSING, Table, number, p_value
 
 ALPHA = 0.05
@@ -175,3 +177,19 @@ def below_chance(runs: pd.DataFrame, metric: str = "auroc") -> list[str]:
     flagged = means.stack()
     flagged = flagged[flagged < 0.5]
     return [f"{det} on {ds}: {number(v)}" for (ds, det), v in flagged.items()]
+
+
+def collapsed(runs: pd.DataFrame) -> list[str]:
+    """Networks with finished runs whose goodness layers collapsed (tag ``bench.collapsed``):
+    "<detector> on <dataset>: <n> of <m> runs (layers ...)"."""
+    col = tag(schema.TAG_COLLAPSED)
+    if col not in runs:
+        return []
+    f = runs[(runs["status"] == FINISHED) & runs[col].notna()]
+    out = []
+    for (det, ds), g in f.groupby([param(schema.PARAM_DETECTOR), param(schema.PARAM_DATASET)]):
+        hit = g[col].astype(str).str.len() > 0
+        if hit.any():
+            layers = sorted({x for v in g.loc[hit, col] for x in str(v).split(",")})
+            out.append(f"{det} on {ds}: {int(hit.sum())} of {len(g)} runs ({', '.join(layers)})")
+    return out

@@ -538,19 +538,20 @@ def cost_table(cost: pd.DataFrame, fam: pd.Series) -> Table:
 MIB = 2**20
 
 
-def _twin_pairs(sweep: pd.DataFrame, twins: dict[str, str]) -> list[tuple[str, str]]:
-    """(FF series, its twin's series) for FF detectors whose twin is in the sweep, same config."""
+def _twin_pairs(sweep: pd.DataFrame, twins: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """(FF series, twin series) for every twin of an FF detector in the sweep, same config."""
     out = []
     for _, g in sweep.groupby(["width", "batch_size"]):
         names = dict(zip(g["detector"], g["series"], strict=False))
         for det in sorted(names):
-            if g.loc[g["detector"] == det, "family"].iloc[0] == "ff" and twins.get(det) in names:
-                out.append((names[det], names[twins[det]]))
+            if g.loc[g["detector"] == det, "family"].iloc[0] != "ff":
+                continue
+            out += [(names[det], names[t]) for t in twins.get(det, []) if t in names]
     return out
 
 
 def _depth_grid(
-    sweep: pd.DataFrame, name: str, twins: dict[str, str], scale: float, digits: int
+    sweep: pd.DataFrame, name: str, twins: dict[str, list[str]], scale: float, digits: int
 ) -> tuple[Table, Table]:
     """Depth x series (mean ± std over seeds in Markdown, mean in LaTeX) and BP/FF ratios."""
     series = sorted(
@@ -587,13 +588,13 @@ def _depth_grid(
     return Table(header, md_rows), tex
 
 
-def memory_depth_tables(sweep: pd.DataFrame, twins: dict[str, str]) -> tuple[Table, Table]:
-    """Peak training memory (MiB) per depth and detector, with each BP twin / FF ratio."""
+def memory_depth_tables(sweep: pd.DataFrame, twins: dict[str, list[str]]) -> tuple[Table, Table]:
+    """Peak training memory (MiB) per depth and detector, with each twin / FF ratio."""
     return _depth_grid(sweep, "peak_train_mem_bytes", twins, MIB, 4)
 
 
-def step_time_tables(steps: pd.DataFrame, twins: dict[str, str]) -> tuple[Table, Table]:
-    """Seconds per optimizer step per depth and detector, with each BP twin / FF ratio."""
+def step_time_tables(steps: pd.DataFrame, twins: dict[str, list[str]]) -> tuple[Table, Table]:
+    """Seconds per optimizer step per depth and detector, with each twin / FF ratio."""
     return _depth_grid(steps, "step_seconds", twins, 1.0, 3)
 
 

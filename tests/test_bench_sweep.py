@@ -100,6 +100,11 @@ def test_finished_runs_carry_the_whole_record(sweep, tmp_path):
             data.metrics[schema.METRIC_FIT_SECONDS] + 1e-6
         )
         assert data.params["hp.epochs"] == "3"
+        for k in (1, 2, 3):  # training curves as step metrics, one step per epoch
+            curve = client.get_metric_history(run.info.run_id, f"train_loss.layer{k}")
+            assert sorted(m.step for m in curve) == [0, 1, 2]
+            assert 0 <= data.metrics[f"centre_eps_share.layer{k}"] <= 1
+        assert data.tags[schema.TAG_COLLAPSED] == ""
         assert data.tags[schema.TAG_TWIN] == "bp-hb-svdd-mlp"
         assert data.tags[schema.TAG_DETECTOR_VERSION] == "2"
         assert data.metrics[schema.METRIC_N_PARAMS] > 0

@@ -215,3 +215,18 @@ def test_build_ahead_of_fit_changes_nothing(mode):
         return det.fit(NORMAL).score_samples(TEST_X)
 
     assert np.array_equal(scores(True), scores(False))
+
+
+def test_training_curves_and_collapse_flags():
+    det = ff.OneClassDetector("goodness", "mlp", "ff", epochs=30).fit(NORMAL)
+    assert set(det.history) == {f"train_{w}.layer{k}" for w in ("stat", "loss") for k in (1, 2, 3)}
+    assert all(len(v) == 30 for v in det.history.values())
+    # normals only: goodness is minimised by the zero map; a hidden layer gets there
+    assert "layer2" in det.collapsed
+    assert det.history["train_stat.layer2"][-1] < ff.detector.COLLAPSE_GOODNESS
+    assert det.history["train_stat.layer1"][-1] > ff.detector.COLLAPSE_GOODNESS
+    assert "layer1" not in det.collapsed
+    svdd = ff.OneClassDetector("hb-svdd", "mlp", "bpl", epochs=2).fit(NORMAL)
+    assert set(svdd.history) == {"train_stat.layer3", "train_loss.layer3"}  # trained layer only
+    assert set(svdd.centre_eps_share) == {"layer3"} and 0 <= svdd.centre_eps_share["layer3"] <= 1
+    assert svdd.collapsed == []
