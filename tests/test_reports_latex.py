@@ -185,3 +185,30 @@ def _md_rows(text: str, after: str) -> list[list[str]]:
 def test_results_csv_round_trips(built: dict) -> None:
     csv = pd.read_csv(built["wide"] / "results.csv")
     assert len(csv) == len(synthetic.wide_runs())
+
+
+def test_overlap_check_sees_overlaps_and_clipping() -> None:
+    """The no-overlap test above is only as good as this detector of overlaps."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3.3, 2))
+    fig.text(0.5, 0.5, "first label")
+    fig.text(0.52, 0.5, "second label")
+    fig.text(0.98, 0.1, "runs off the page")
+    found = figures.text_overlaps(fig)
+    assert ("first label", "second label") in found
+    assert ("runs off the page", "outside the figure") in found
+    fig = Figure(figsize=(3.3, 2))
+    fig.text(0.1, 0.2, "apart")
+    fig.text(0.1, 0.7, "apart too")
+    assert figures.text_overlaps(fig) == []
+
+
+def test_a_table_wider_than_the_column_spans_both() -> None:
+    from reports.tables import COLUMN_PT, Table
+
+    narrow = Table(["detector", "AUROC"], [["ff-hb-svdd-mlp", "0.912"]])
+    wide = Table(["detector", *(f"dataset-{i}" for i in range(12))], [["x", *["0.912"] * 12]])
+    assert narrow.width_pt() < COLUMN_PT < wide.width_pt()
+    assert r"\begin{table}[t]" in narrow.latex("c", "l")
+    assert r"\begin{table*}[t]" in wide.latex("c", "l")
