@@ -139,6 +139,16 @@ def test_bad_protocol_gets_a_clear_error():
     assert mismatch.status == "FAILED" and "batch detectors on batch datasets" in mismatch.error
 
 
+def test_bad_protocol_values_are_refused_before_anything_runs(capsys):
+    from bench.cli import main
+
+    base = ["run", "-d", FF, "--dataset", "stream-wine", "--dry-run"]
+    assert main([*base, "--param", "batch_size=0"]) == 2
+    assert main([*base, "--param", "warmup=0"]) == 2
+    err = capsys.readouterr().err
+    assert "batch_size" in err and "warmup must be a positive int" in err
+
+
 def test_windowed_auroc_skips_one_class_windows():
     y = np.r_[np.zeros(100), np.tile([0, 1], 50)]
     w = windowed_auroc(y, y.astype(float), size=100, stride=50)
