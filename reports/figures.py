@@ -326,9 +326,8 @@ def _series_plot(ax, data: pd.DataFrame, name: str, scale: float) -> list[Line2D
     for i, s in enumerate(series):
         g = data[data["series"] == s].sort_values("depth")
         colour, _, linestyle = family_style(family[s])
-        # series of one family often coincide: dodge them sideways so each stays visible
-        same = [x for x in series if family[x] == family[s]]
-        dodge = (same.index(s) - (len(same) - 1) / 2) * 0.012 * span
+        # series often coincide (same family, or bp and bpl): dodge each sideways, a little
+        dodge = (i - (len(series) - 1) / 2) * 0.01 * span
         h = ax.errorbar(
             g["depth"] + dodge,
             g[name] / scale,

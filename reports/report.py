@@ -360,7 +360,8 @@ def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
     doc.figure(
         figures.memory_vs_depth(sweep, analytic, doc.out_dir / "figures"),
         f"Peak training memory against depth ({setup.values(sweep['meter'])}), mean ± std "
-        "over seeds; dotted: one analytic line per family.",
+        "over seeds, series dodged sideways so that equal ones stay visible; dotted: one "
+        "analytic line per family (families with the same analytic term share it).",
     )
     steps = stats.memory_sweep(runs, "step_seconds")
     doc.add("### Time per optimizer step", "")

@@ -514,29 +514,42 @@ def analytic_per_layer(family: str, width: float, batch: float) -> float:
 
 
 def analytic_memory(sweep: pd.DataFrame) -> pd.DataFrame:
-    """One analytic line per family and configuration (width, batch): the family's mean
-    measured peak at the smallest depth d0 plus (depth - d0) x ``analytic_per_layer``."""
+    """One analytic line per analytic model and configuration (width, batch): families with
+    the same per-layer term (bp and bpl) share one line. It starts from the mean measured
+    peak of those families at the smallest depth d0 and adds (depth - d0) x
+    ``analytic_per_layer``. ``families`` lists the families a line stands for."""
     rows = []
-    for (family, width, batch), g in sweep.groupby(["family", "width", "batch_size"]):
-        d0 = g["depth"].min()
-        base = g.loc[g["depth"] == d0, "peak_train_mem_bytes"].mean()
-        per_layer = analytic_per_layer(str(family), width, batch)
-        label = f"{family} analytic" + (
-            ""
-            if sweep[["width", "batch_size"]].drop_duplicates().shape[0] == 1
-            else f" w{width:g} b{batch:g}"
-        )
-        for depth in sorted(g["depth"].unique()):
-            rows.append(
-                {
-                    "series": label,
-                    "family": family,
-                    "width": width,
-                    "batch_size": batch,
-                    "depth": depth,
-                    "per_layer": per_layer,
-                    "analytic_bytes": base + (depth - d0) * per_layer,
-                }
-            )
-    cols = ["series", "family", "width", "batch_size", "depth", "per_layer", "analytic_bytes"]
+    several = sweep[["width", "batch_size"]].drop_duplicates().shape[0] > 1
+    for (width, batch), cfg in sweep.groupby(["width", "batch_size"]):
+        terms: dict[float, list[str]] = {}
+        for family in sorted(cfg["family"].unique(), key=family_rank):
+            terms.setdefault(analytic_per_layer(str(family), width, batch), []).append(family)
+        for per_layer, fams in terms.items():
+            g = cfg[cfg["family"].isin(fams)]
+            d0 = g["depth"].min()
+            base = g.loc[g["depth"] == d0, "peak_train_mem_bytes"].mean()
+            label = f"{', '.join(fams)} analytic" + (f" w{width:g} b{batch:g}" if several else "")
+            for depth in sorted(g["depth"].unique()):
+                rows.append(
+                    {
+                        "series": label,
+                        "family": fams[0],
+                        "families": ", ".join(fams),
+                        "width": width,
+                        "batch_size": batch,
+                        "depth": depth,
+                        "per_layer": per_layer,
+                        "analytic_bytes": base + (depth - d0) * per_layer,
+                    }
+                )
+    cols = [
+        "series",
+        "family",
+        "families",
+        "width",
+        "batch_size",
+        "depth",
+        "per_layer",
+        "analytic_bytes",
+    ]
     return pd.DataFrame(rows, columns=cols)

@@ -607,7 +607,7 @@ def growth_table(sweep: pd.DataFrame, analytic: pd.DataFrame) -> Table:
     ):
         family = g["family"].iloc[0]
         a = analytic[
-            (analytic["family"] == family)
+            analytic["families"].str.split(", ").map(lambda fams, f=family: f in fams)
             & (analytic["width"] == g["width"].iloc[0])
             & (analytic["batch_size"] == g["batch_size"].iloc[0])
         ]
