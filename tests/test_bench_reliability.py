@@ -166,7 +166,7 @@ def test_sigterm_is_an_interrupt_exit_143_workers_stopped(tmp_path):
 
 def test_concurrent_sweeps_on_a_new_store_run_each_trial_once(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    args = [sys.executable, "-m", "bench", "run", *FAST, "--dataset", "digits", "--seeds", "3",
+    args = [sys.executable, "-m", "bench", "run", *FAST, "--dataset", "digits", "--seeds", "2",
             "--tracking-uri", uri, "--experiment", "both"]
     procs = [subprocess.Popen(args, cwd=tmp_path, env=_env(tmp_path), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -175,7 +175,7 @@ def test_concurrent_sweeps_on_a_new_store_run_each_trial_once(tmp_path):
         assert proc.returncode == 0, out + err
     runs = _trial_runs(uri, "both")
     finished = [r.data.tags[schema.TAG_TRIAL_HASH] for r in runs if r.info.status == "FINISHED"]
-    assert len(finished) == len(set(finished)) == 2 * 10 * 3
+    assert len(finished) == len(set(finished)) == 2 * 10 * 2
     assert not [r for r in runs if r.info.status != "FINISHED"]
 
 
@@ -241,29 +241,35 @@ def test_read_only_working_directory_names_the_store(open_tmp):
     assert list(cwd.iterdir()) == []
 
 
-def test_sqlite_store_elsewhere_keeps_its_artifacts_beside_it(tmp_path, monkeypatch):
-    cwd, elsewhere = tmp_path / "cwd", tmp_path / "elsewhere"
+@pytest.fixture(scope="module")
+def far_store(tmp_path_factory) -> tuple[str, Path, Path]:
+    """One small sweep into ``elsewhere/x.db``, run from another directory ``cwd``."""
+    tmp = tmp_path_factory.mktemp("far")
+    cwd, elsewhere = tmp / "cwd", tmp / "elsewhere"
     cwd.mkdir()
     elsewhere.mkdir()
-    monkeypatch.chdir(cwd)
     uri = f"sqlite:///{elsewhere}/x.db"
-    assert main(["run", *FAST, "--dataset", "wine", "--tracking-uri", uri,
-                 "--experiment", "far"]) == 0
+    code, out, err, _ = _bench(["run", *FAST, "--dataset", "wine", "--tracking-uri", uri,
+                                "--experiment", "exists"], tmp, cwd=cwd)
+    assert code == 0, out + err
+    assert f"artifacts: {elsewhere / 'x-artifacts' / 'exists'}" in out
+    return uri, cwd, elsewhere
+
+
+def test_sqlite_store_elsewhere_keeps_its_artifacts_beside_it(far_store):
+    uri, cwd, elsewhere = far_store
     assert list(cwd.iterdir()) == []  # no ./mlruns shared with other stores
-    runs = _trial_runs(uri, "far")
+    runs = _trial_runs(uri, "exists")
     assert len(runs) == 2 * 3
     for run in runs:
         root = Path(run.info.artifact_uri.removeprefix("file://"))
-        assert root.is_relative_to(elsewhere / "x-artifacts" / "far")
+        assert root.is_relative_to(elsewhere / "x-artifacts" / "exists")
         assert (root / schema.ARTIFACT_SCORES).is_file()
 
 
 @pytest.fixture(scope="module")
-def small_store(tmp_path_factory) -> str:
-    uri = f"sqlite:///{tmp_path_factory.mktemp('report')}/mlflow.db"
-    assert main(["run", "-d", "pyod-hbos", "--dataset", "wine", "--seeds", "1", "--workers", "1",
-                 "--no-progress", "--tracking-uri", uri, "--experiment", "exists"]) == 0
-    return uri
+def small_store(far_store) -> str:
+    return far_store[0]
 
 
 def test_report_unknown_experiment_lists_the_existing(small_store, tmp_path, capsys):
