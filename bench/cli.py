@@ -63,6 +63,21 @@ def _check_writable_dir(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: {probe.absolute()} is not writable; choose another")
 
 
+INCLUDE = "a Python file defining BENCH_DETECTORS / BENCH_DATASETS (repeatable)"
+#: ``run`` options a sweep file may set, with their defaults when neither sets them.
+RUN_DEFAULTS: dict[str, Any] = {
+    "seeds": 3,
+    "workers": None,  # the number of cores
+    "device": "auto",
+    "executor": "local",
+    "suite": None,
+    "experiment": None,
+    "tracking_uri": None,
+    "data_dir": None,
+    "ray_address": None,
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -73,8 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="list registered detectors, datasets or suites")
     ls.add_argument("what", nargs="?", choices=["detectors", "datasets", "suites"])
+    ls.add_argument("--include", action="append", default=[], metavar="FILE.py", help=INCLUDE)
 
     run = sub.add_parser("run", help="run a sweep of trials into MLflow")
+    run.add_argument(
+        "--config",
+        type=Path,
+        metavar="SWEEP.toml",
+        help="sweep file: detectors, datasets or suite, seeds, hyperparameters and grids "
+        "(the flags below override it)",
+    )
+    run.add_argument("--include", action="append", default=[], metavar="FILE.py", help=INCLUDE)
     run.add_argument("--all", action="store_true", help="every detector of the suite")
     run.add_argument(
         "-d",
@@ -92,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset name or glob (repeatable); default: the suite's datasets",
     )
     run.add_argument("--suite", help="embedded (default), paper, images, adbench, memory")
-    run.add_argument("--seeds", type=int, default=3, metavar="N", help="seeds 0..N-1 (3)")
+    run.add_argument("--seeds", type=int, metavar="N", help="seeds 0..N-1 (3)")
     run.add_argument(
         "--param",
         action="append",
@@ -103,11 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
-        default=os.cpu_count() or 1,
         help="parallel trial processes (default: number of cores)",
     )
-    run.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    run.add_argument("--executor", choices=["local", "ray"], default="local")
+    run.add_argument("--device", choices=["auto", "cpu", "cuda"], help="auto (default)")
+    run.add_argument("--executor", choices=["local", "ray"], help="local (default)")
     run.add_argument("--ray-address", help="Ray cluster address ('auto' on a cluster node)")
     run.add_argument("--experiment", help="MLflow experiment (default bench-<suite>)")
     run.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLflow's own)")
@@ -129,24 +152,52 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--tracking-uri")
     rep.add_argument("--out", type=Path, default=Path("bench-report"))
     rep.add_argument("--no-log", action="store_true", help="do not log the report to MLflow")
+    rep.add_argument(
+        "--group-by",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="an ablation table per swept hyperparameter, e.g. hp.lr (repeatable)",
+    )
     return parser
 
 
-def _list(what: str | None) -> int:
+def _plugins(includes: list[str]) -> None:
+    """Load installed plugins and ``--include`` files; a plugin left out is one line."""
+    from bench import plugins
+
+    for problem in plugins.load(includes):
+        print(f"warning: {problem}", file=sys.stderr)
+
+
+def _origin(kind: str, name: str) -> str:
+    from bench import plugins
+
+    info = plugins.ORIGIN.get((kind, name))
+    return f"  (plugin {info.name} {info.version})".rstrip() if info else ""
+
+
+def _list(what: str | None, includes: list[str]) -> int:
     from bench.detectors import DETECTORS
     from bench.suites import SUITES
     from datasets import DATASETS
 
+    _plugins(includes)
     if what in (None, "detectors"):
         print("detectors:")
         for name, spec in DETECTORS.items():
             twin = f"  twin: {spec.twin}" if spec.twin else ""
-            print(f"  {name:28s} [{spec.family}] {spec.description}{twin}")
+            origin = _origin("detector", name)
+            print(f"  {name:28s} [{spec.family}] {spec.description}{twin}{origin}")
     if what in (None, "datasets"):
         print("datasets:")
         for name, data in DATASETS.items():
             classes = len(data.normal_classes)
-            print(f"  {name:28s} [{data.kind}, {classes} normal class(es)] {data.description}")
+            origin = _origin("dataset", name)
+            print(
+                f"  {name:28s} [{data.kind}, {classes} normal class(es)] {data.description}"
+                f"{origin}"
+            )
     if what in (None, "suites"):
         print("suites:")
         for name, suite in SUITES.items():
@@ -177,8 +228,42 @@ def _executor(args: argparse.Namespace, device: str) -> Any:
     return LocalExecutor(args.workers)
 
 
+def _merge_sweep_file(args: argparse.Namespace) -> tuple[Any, dict[str, bool]]:
+    """Fill ``args`` from ``--config`` where the command line left them unset (flags win),
+    then from the defaults. Returns the sweep file (or None) and which names the command line
+    gave (those the file's are not checked)."""
+    given = {"detectors": bool(args.detector) or args.all, "datasets": bool(args.dataset)}
+    given["suite"] = args.suite is not None
+    sweep = None
+    if args.config is not None:
+        from bench import sweepfile
+
+        sweep = sweepfile.read(args.config)
+        file = sweep.data
+        for key in RUN_DEFAULTS:
+            if getattr(args, key) is None and key in file:
+                value = file[key]
+                if key == "data_dir":
+                    value = (sweep.path.parent / value).expanduser()
+                setattr(args, key, value)
+        if not given["detectors"]:
+            args.detector = list(file.get("detectors", []))
+            args.all = bool(file.get("all", False))
+        if not given["datasets"]:
+            args.dataset = list(file.get("datasets", []))
+        args.rerun = args.rerun or bool(file.get("rerun", False))
+        args.include = [*sweep.includes, *args.include]
+    for key, default in RUN_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, default)
+    if args.workers is None:
+        args.workers = os.cpu_count() or 1
+    return sweep, given
+
+
 def _run(args: argparse.Namespace) -> int:
     # Usage errors that need no heavy imports (torch, PyOD, MLflow) come first.
+    sweep, given = _merge_sweep_file(args)
     if args.seeds < 1 or args.workers < 1:
         raise UsageError("--seeds and --workers must be at least 1")
     overrides = dict(_key_value(text) for text in args.param)
@@ -197,6 +282,12 @@ def _run(args: argparse.Namespace) -> int:
     from bench.tracking import Store
     from datasets import DATASETS, default_data_dir
 
+    _plugins(args.include)
+    if sweep is not None:
+        from bench import sweepfile
+
+        sweepfile.check_names(sweep, given)
+
     if args.dataset and not args.suite:
         suite = Suite("custom", "datasets named on the command line", list)
     else:
@@ -206,8 +297,11 @@ def _run(args: argparse.Namespace) -> int:
     if not patterns:
         raise UsageError("choose detectors: --all, or -d PATTERN (see `python -m bench list`)")
     detectors = select_detectors(patterns)
+    points = None
+    if sweep is not None:
+        points = sweepfile.points(sweep, detectors, strict=not given["detectors"])
     try:
-        plan = plan_sweep(detectors, datasets, suite, range(args.seeds), overrides)
+        plan = plan_sweep(detectors, datasets, suite, range(args.seeds), overrides, points)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
@@ -235,16 +329,23 @@ def _run(args: argparse.Namespace) -> int:
     plan.trials = [_with_data(t, digests) for t in plan.trials]
     device = _device(args.device)
     executor = _executor(args, device)
-    experiment = args.experiment or f"bench-{suite.name}"
+    experiment = args.experiment = args.experiment or f"bench-{suite.name}"
     store = Store(experiment, args.tracking_uri)
     workers = getattr(executor, "workers", args.workers)
     options = RunOptions(
         device,
         data_dir,
         threads_per_trial=max(1, (os.cpu_count() or 1) // workers),
+        includes=tuple(str(Path(p).resolve()) for p in args.include),
     )
     summary = run_sweep(
-        plan, store, executor, options, rerun=args.rerun, progress=not args.no_progress
+        plan,
+        store,
+        executor,
+        options,
+        rerun=args.rerun,
+        progress=not args.no_progress,
+        sweep_file=sweep.path if sweep is not None else None,
     )
     _print_summary(summary, store, workers)
     return EXIT_FAILED if summary.failed or missing else EXIT_OK
@@ -314,9 +415,14 @@ def _report(args: argparse.Namespace) -> int:
         )
 
     from reports import build_report
+    from reports.ablation import UnknownGroupKey
 
     try:
-        path = build_report(experiments, uri, args.out, log=not args.no_log)
+        path = build_report(
+            experiments, uri, args.out, log=not args.no_log, group_by=args.group_by
+        )
+    except UnknownGroupKey as exc:
+        raise UsageError(str(exc)) from None
     except OSError as exc:
         raise StoreError(f"cannot write the report to {args.out}: {exc}") from None
     print(f"report written to {path}")
@@ -329,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         if args.command == "list":
-            return _list(args.what)
+            return _list(args.what, args.include)
         if args.command == "run":
             return _run(args)
         return _report(args)

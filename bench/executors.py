@@ -29,6 +29,7 @@ class RunOptions:
     device: str
     data_dir: Path | None
     threads_per_trial: int = 1
+    includes: tuple[str, ...] = ()  # --include files: workers load them (and entry points)
 
 
 #: Called before a trial is handed to a worker; False means "not this one" (it is finished
@@ -61,7 +62,10 @@ def _worker(conn: Connection, options: RunOptions, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the driver's handler, inherited by fork
     import torch
 
+    from bench import plugins
+
     torch.set_num_threads(options.threads_per_trial)
+    plugins.load(options.includes)  # the driver checked them; a plugin's trials need them
     while True:
         try:
             trial = conn.recv()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import tempfile
@@ -13,7 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench import schema
+from bench import plugins, schema
 from bench.detectors import DETECTORS
 from bench.executors import RunOptions
 from bench.suites import Suite
@@ -42,11 +43,14 @@ def plan_sweep(
     suite: Suite,
     seeds: Iterable[int],
     overrides: Mapping[str, Any],
+    points: Mapping[str, list[dict[str, Any]]] | None = None,
 ) -> Plan:
     """Every (detector, dataset, normal class, seed, grid point) that can run; the rest skipped.
 
     ``overrides`` and the suite's grid apply to the detectors that have those
-    hyperparameters; an override no selected detector knows is an error.
+    hyperparameters; an override no selected detector knows is an error. ``points`` (a
+    sweep file's, :mod:`bench.sweepfile`) gives a detector's list of hyperparameter points,
+    one trial each, applied over the suite's grid and under ``overrides``.
     """
     from datasets import DATASETS
 
@@ -66,13 +70,14 @@ def plan_sweep(
             if reason:
                 skipped.append(Skip(spec.name, name, reason))
                 continue
-            points: list[dict[str, Any]] = []
+            hps: list[dict[str, Any]] = []
             for point in suite.grid:
-                known = {k: v for k, v in {**point, **overrides}.items() if k in spec.defaults}
-                hp = spec.resolve(known)
-                if hp not in points:
-                    points.append(hp)
-            runnable.append((spec, points))
+                for extra in (points or {}).get(spec.name, [{}]):
+                    merged = {**point, **extra, **overrides}
+                    hp = spec.resolve({k: v for k, v in merged.items() if k in spec.defaults})
+                    if hp not in hps:
+                        hps.append(hp)
+            runnable.append((spec, hps))
         for normal_class in data.normal_classes:  # every detector on one split in turn
             for seed in seeds:
                 for spec, points in runnable:
@@ -130,6 +135,14 @@ def _wanted(key: str, value: Any, default: Any, strict: bool) -> str | None:
             return "a non-empty list"
         if default and _is_int(default[0]) and not all(_is_int(v) for v in value):
             return "a list of integers"
+    return None
+
+
+def hparam_problem(spec: Any, key: str, value: Any) -> str | None:
+    """Why ``spec`` cannot take ``value`` for ``key`` (by type against its default), or None."""
+    wanted = _wanted(key, value, spec.defaults[key], spec.family != "pyod")
+    if wanted:
+        return f"{spec.name} needs {wanted} (default {json.dumps(spec.defaults[key])})"
     return None
 
 
@@ -191,6 +204,7 @@ def _spec_tags(trial: Trial) -> dict[str, str]:
         schema.TAG_OBJECTIVE: spec.objective,
         schema.TAG_ARCH: spec.arch,
         schema.TAG_DETECTOR_VERSION: str(spec.version),
+        **plugins.tags(trial.detector, trial.dataset),
     }
 
 
@@ -221,8 +235,12 @@ def run_sweep(
     options: RunOptions,
     rerun: bool = False,
     progress: bool = True,
+    sweep_file: Path | None = None,
 ) -> SweepSummary:
     """Run the planned trials not finished yet (all with ``rerun``) and record each one.
+
+    ``sweep_file`` (the ``--config`` TOML) is logged as an artifact of every run it produced,
+    its sha256 as the tag ``bench.sweep_file.sha256``.
 
     Each trial is claimed in the store just before it runs (:meth:`Store.claim`): a trial
     finished meanwhile or held by another live sweep is left to it, so concurrent sweeps
@@ -252,6 +270,7 @@ def run_sweep(
             bar.update()
         return run_id is not None
 
+    files, file_tags = ([sweep_file], sweep_file_tags(sweep_file)) if sweep_file else ([], {})
     start = time.perf_counter()
     results = executor.run(todo, options, claim=claim)
     try:
@@ -259,7 +278,7 @@ def run_sweep(
             try:
                 for result in results:
                     _count(summary, result, bar)
-                    store.record(result, _spec_tags(result.trial))
+                    store.record(result, {**_spec_tags(result.trial), **file_tags}, files)
                     bar.set_postfix_str(result.trial.run_name, refresh=False)
                     bar.update()
             finally:
@@ -270,6 +289,12 @@ def run_sweep(
         bar.close()
         summary.wall_seconds = time.perf_counter() - start
     return summary
+
+
+def sweep_file_tags(path: Path) -> dict[str, str]:
+    """``bench.sweep_file`` (its name) and ``bench.sweep_file.sha256`` (of its bytes)."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {schema.TAG_SWEEP_FILE: Path(path).name, schema.TAG_SWEEP_FILE_SHA256: digest}
 
 
 def _count(summary: SweepSummary, result: TrialResult, bar: Any) -> None:

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -22,9 +22,12 @@ from typing import Any
 
 import mlflow
 import numpy as np
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.data.dataset_source import DatasetSource
+from mlflow.data.meta_dataset import MetaDataset
+from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -49,6 +52,8 @@ def _sqlite_wal(connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: MLflow's limit on metrics (and on all entities) in one log_batch request.
+MAX_BATCH_ENTITIES = 1000
 #: Seconds the check of a tracking server may take before it is called unreachable.
 SERVER_CHECK_TIMEOUT_S = 5.0
 #: A claim (a RUNNING trial run) of a sweep on another host expires when its heartbeat is
@@ -57,6 +62,26 @@ CLAIM_STALE_S = float(os.environ.get("BENCH_CLAIM_STALE_S", "900"))
 HEARTBEAT_S = 60.0
 TAG_CLAIM_OWNER = "bench.claim.owner"  # host:pid:process start of the sweep that claimed it
 TAG_CLAIM_HEARTBEAT = "bench.claim.heartbeat"  # epoch seconds, renewed while it runs
+
+#: Experiment tag that makes ``mlflow ui`` open an experiment on its runs table (MLflow 3
+#: otherwise opens a GenAI overview): every experiment the benchmark creates carries it.
+TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+#: A saved runs-table view (columns, sort) stored as an experiment tag: MLflow's shared view
+#: state, opened with ``#/experiments/<id>/runs?viewStateShareKey=bench``.
+VIEW_KEY = "bench"
+TAG_VIEW = f"mlflow.sharedViewState.{VIEW_KEY}"
+VIEW_COLUMNS = (
+    ("params", schema.PARAM_DETECTOR),
+    ("params", schema.PARAM_DATASET),
+    ("params", schema.PARAM_NORMAL_CLASS),
+    ("params", schema.PARAM_SEED),
+    ("metrics", schema.METRIC_AUROC),
+    ("metrics", schema.METRIC_AUPRC),
+    ("metrics", schema.METRIC_PEAK_TRAIN_MEM),
+    ("metrics", schema.METRIC_FIT_SECONDS),
+    ("tags", schema.TAG_FAMILY),
+)
 
 PACKAGES = ("torch", "torchvision", "pyod", "mlflow", "numpy", "scikit-learn", "memray", "ray")
 MAX_PARAM_CHARS = 6000
@@ -377,8 +402,13 @@ class Store:
                 location = artifact_location(self.tracking_uri, experiment)
                 # (without a lock, another sweep may create it meanwhile)
                 with contextlib.suppress(mlflow.exceptions.MlflowException):
-                    self.client.create_experiment(experiment, artifact_location=location)
+                    self.client.create_experiment(
+                        experiment, artifact_location=location, tags=experiment_tags()
+                    )
                 found = self.client.get_experiment_by_name(experiment)
+            for key, value in experiment_tags().items():  # also on older experiments
+                if key not in found.tags:
+                    self.client.set_experiment_tag(found.experiment_id, key, value)
         self.experiment_id = found.experiment_id
         self.artifact_root = found.artifact_location
 
@@ -477,8 +507,11 @@ class Store:
                     self.client.set_terminated(run_id, "KILLED")
             self._claims.clear()
 
-    def record(self, result: TrialResult, extra_tags: dict[str, str]) -> str:
-        """Write one trial as one run: params, tags, metrics, artifacts, final status."""
+    def record(
+        self, result: TrialResult, extra_tags: dict[str, str], files: Sequence[Path] = ()
+    ) -> str:
+        """Write one trial as one run: params, tags, metrics, dataset inputs, artifacts
+        (``files`` too: the sweep file), final status."""
         trial = result.trial
         tags = {
             **environment_tags(),
@@ -510,17 +543,22 @@ class Store:
             **result.params,
         }
         stamp = int(result.end_time * 1000)
-        self.client.log_batch(
-            run_id,
-            metrics=[Metric(k, float(v), stamp, 0) for k, v in sorted(result.metrics.items())]
-            + [  # step metrics (stream runs: AUROC per window, step = window index)
-                Metric(k, float(v), stamp, int(step))
-                for k, values in sorted(result.step_metrics.items())
-                for step, v in sorted(values.items())
-            ],
-            params=[Param(k, _param_value(v)) for k, v in sorted(params.items())],
-        )
+        metrics = [Metric(k, float(v), stamp, 0) for k, v in sorted(result.metrics.items())] + [
+            # step metrics (stream runs: AUROC per window; networks: training curves per epoch)
+            Metric(k, float(v), stamp, int(step))
+            for k, values in sorted(result.step_metrics.items())
+            for step, v in sorted(values.items())
+        ]
+        param_list = [Param(k, _param_value(v)) for k, v in sorted(params.items())]
+        first = MAX_BATCH_ENTITIES - len(param_list)  # MLflow's limit per log_batch request
+        self.client.log_batch(run_id, metrics=metrics[:first], params=param_list)
+        for i in range(first, len(metrics), MAX_BATCH_ENTITIES):
+            self.client.log_batch(run_id, metrics=metrics[i : i + MAX_BATCH_ENTITIES])
+        if result.inputs:
+            self.client.log_inputs(run_id, datasets=dataset_inputs(result.inputs))
         artifacts = get_artifact_repository(artifact_uri)  # no store round trip
+        for file in files:
+            artifacts.log_artifact(str(file))
         with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
             if result.scores is not None:
                 path = Path(tmp) / schema.ARTIFACT_SCORES
@@ -539,3 +577,98 @@ class Store:
                 artifacts.log_artifact(str(path))
         self.client.set_terminated(run_id, result.status, end_time=stamp)
         return run_id
+
+
+def experiment_tags() -> dict[str, str]:
+    """Tags of every experiment the benchmark creates: the runs table as the UI's first view
+    (:data:`TAG_EXPERIMENT_KIND`) and a saved view with the benchmark's columns."""
+    columns = [f"{kind}.`{key}`" for kind, key in VIEW_COLUMNS]
+    view = {
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": False,
+        "selectedColumns": columns,
+        "viewMaximized": False,
+    }
+    return {TAG_EXPERIMENT_KIND: EXPERIMENT_KIND, TAG_VIEW: json.dumps(view)}
+
+
+class SplitSource(DatasetSource):
+    """Where a split's data come from, as metadata: dataset, normal class, seed, protocol,
+    the source (URL or package), preprocessing and the files' sha256. Reload the data with
+    ``datasets.load_split(dataset, normal_class, seed)``; nothing is copied into the store."""
+
+    def __init__(self, info: dict[str, Any]):
+        self._info = dict(info)
+
+    @staticmethod
+    def _get_source_type() -> str:
+        return "ff-oneclass-bench"
+
+    def load(self, **kwargs: Any) -> Any:
+        from datasets import load_split
+
+        i = self._info
+        return load_split(i["dataset"], i["normal_class"], i["seed"], **kwargs)
+
+    @staticmethod
+    def _can_resolve(raw_source: Any) -> bool:
+        return False
+
+    @classmethod
+    def _resolve(cls, raw_source: Any) -> SplitSource:
+        raise NotImplementedError("a split source is built from its dict (from_dict)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._info)
+
+    @classmethod
+    def from_dict(cls, source_dict: dict[Any, Any]) -> SplitSource:
+        return cls(source_dict)
+
+
+class SplitDataset(MetaDataset):
+    """A metadata-only MLflow dataset for one part of a split, with its shape and anomaly
+    share as the profile."""
+
+    def __init__(self, source: SplitSource, name: str, digest: str, profile: dict[str, Any]):
+        self._profile = profile
+        super().__init__(source, name=name, digest=digest)
+
+    @property
+    def profile(self) -> dict[str, Any]:
+        return self._profile
+
+    def to_dict(self) -> dict[str, str]:
+        return {**super().to_dict(), "profile": json.dumps(self._profile)}
+
+
+SOURCE_KEYS = (
+    "dataset",
+    "normal_class",
+    "seed",
+    "source",
+    "protocol",
+    "preprocessing",
+    "files_sha256",
+    "split_sha256",
+    "indices_sha256",
+)
+
+
+def dataset_inputs(parts: list[dict[str, Any]]) -> list[DatasetInput]:
+    """MLflow dataset inputs (context ``train`` / ``test``) for :func:`bench.splitinfo.describe`'s
+    parts: name ``<dataset>/<normal class>``, digest of the split and the part's indices,
+    source and protocol in the source, shape and anomaly share in the profile."""
+    inputs = []
+    for part in parts:
+        source = SplitSource({k: part[k] for k in SOURCE_KEYS if k in part})
+        profile = {
+            "num_rows": part["shape"][0],
+            "shape": part["shape"],
+            "anomaly_share": part["anomaly_share"],
+            "contaminated": part.get("contaminated", False),
+        }
+        dataset = SplitDataset(source, part["name"], part["digest"], profile)
+        tag = InputTag(key=MLFLOW_DATASET_CONTEXT, value=part["context"])
+        inputs.append(DatasetInput(dataset=dataset._to_mlflow_entity(), tags=[tag]))
+    return inputs

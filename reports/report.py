@@ -9,7 +9,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from bench import schema
-from reports import figures, paired, setup, stats, tables
+from reports import ablation, figures, paired, setup, stats, tables
 from reports import stream as stream_section
 from reports import tradeoff as tradeoff_section
 from reports.runs import FINISHED, SKIPPED, load_runs
@@ -449,7 +449,9 @@ def _appendix(doc: _Doc, runs: pd.DataFrame) -> None:
             )
 
 
-def write_report(runs: pd.DataFrame, out_dir: Path, *, title: str = DEFAULT_TITLE) -> Path:
+def write_report(
+    runs: pd.DataFrame, out_dir: Path, *, title: str = DEFAULT_TITLE, group_by: tuple = ()
+) -> Path:
     """Write results.csv, report.md, tables/*.tex and figures/* into ``out_dir``.
 
     Returns the path of report.md. Every number in it is recomputable from results.csv.
@@ -482,6 +484,7 @@ def write_report(runs: pd.DataFrame, out_dir: Path, *, title: str = DEFAULT_TITL
     stream_section.section(doc, runs)  # the online protocol; nothing without stream runs
     _memory(doc, runs)
     tradeoff_section.section(doc, runs)  # memory x AUROC over a grid; nothing without it
+    ablation.section(doc, runs, group_by)  # --group-by: AUROC per swept hyperparameter value
     _problems(doc, runs)
     if not main.empty or stats.memory_runs(runs).empty:
         _appendix(doc, runs)
@@ -505,10 +508,15 @@ def log_report(out_dir: Path, experiment: str, tracking_uri: str | None = None) 
 
 
 def build_report(
-    experiments: list[str], tracking_uri: str | None, out_dir: Path, log: bool = True
+    experiments: list[str],
+    tracking_uri: str | None,
+    out_dir: Path,
+    log: bool = True,
+    group_by: tuple | list = (),
 ) -> Path:
     """Load the experiments' runs, write the report; with ``log``, attach it to each experiment."""
-    path = write_report(load_runs(experiments, tracking_uri), Path(out_dir))
+    runs = load_runs(experiments, tracking_uri)
+    path = write_report(runs, Path(out_dir), group_by=tuple(group_by))
     if log:
         for name in experiments:
             log_report(Path(out_dir), name, tracking_uri)
