@@ -80,8 +80,8 @@ def plan_sweep(
             runnable.append((spec, hps))
         for normal_class in data.normal_classes:  # every detector on one split in turn
             for seed in seeds:
-                for spec, points in runnable:
-                    for hp in points:
+                for spec, hps in runnable:  # not ``points``: that is the sweep file's
+                    for hp in hps:
                         trials.append(
                             Trial(
                                 spec.name,
