@@ -20,6 +20,7 @@ from pyod.models.ocsvm import OCSVM
 from pyod.models.pca import PCA
 
 import ff
+import ff.deepsvdd as ff_deepsvdd
 import ff.online as ff_online
 from baselines.pyod_detector import PyODDetector, pyod_defaults
 from baselines.reference import InputNorm
@@ -113,6 +114,26 @@ for _objective in ff.OBJECTIVES:
                         + ("; no length normalisation" if _suffix else ""),
                     )
                 )
+
+# --- Deep SVDD with Ruff et al. (2018)'s published settings (ff.deepsvdd): autoencoder
+# pretraining, lr 1e-4 dropped x0.1 at epoch 50 of 150, batch 200, eval-mode centre; compare
+# with bpl-<core>-nonorm (the same objective placement under our defaults).
+for _objective in ff_deepsvdd.OBJECTIVES:
+    for _arch in ff.ARCHS:
+        _add(
+            DetectorSpec(
+                name=f"dsvdd-{_objective}-{_arch}",
+                family="dsvdd",
+                factory=partial(ff_deepsvdd.DeepSVDD, _objective, _arch),
+                defaults=ff_deepsvdd.deep_svdd_defaults(_objective, _arch),
+                objective=_objective,
+                arch=_arch,
+                twin=f"bpl-{_objective}-{_arch}-nonorm",
+                inputs="images" if _arch == "cnn" else "any",
+                version=1,
+                description=ff_deepsvdd.describe(_objective, _arch),
+            )
+        )
 
 _add(
     DetectorSpec(
