@@ -46,10 +46,11 @@ class Row:
     objective: str
     arch: str
     contrast: Contrast
-    mean_a: float
+    mean_a: float  # the report's mean AUROC: mean over datasets of the per-dataset means
     mean_b: float
     result: paired.Paired
     p_holm: float
+    by_dataset: pd.Series  # median A - B per dataset: sign flips show
 
     @property
     def significant(self) -> bool:
@@ -100,27 +101,50 @@ def decompose(runs: pd.DataFrame, metric: str = "auroc") -> list[Row]:
     blocks = rule_blocks(runs, metric)
     f = stats.finished(runs)
     pairs = f[f["family"] == "ff"][["objective", "arch"]].drop_duplicates()
-    found: list[tuple[str, str, Contrast, paired.Paired, float, float]] = []
+    found: list[tuple[str, str, Contrast, pd.DataFrame]] = []
     for objective, arch in sorted(pairs.itertuples(index=False, name=None)):
         for c in contrasts(objective, arch):
             a, b = f"{c.a[0]}:{c.a[1]}", f"{c.b[0]}:{c.b[1]}"
-            if a not in blocks or b not in blocks:
-                continue
-            both = blocks[[a, b]].dropna()
-            if both.empty:
-                continue
-            result = paired.paired(both[a].to_numpy(), both[b].to_numpy())
-            found.append((objective, arch, c, result, both[a].mean(), both[b].mean()))
-    adjusted = paired.holm([r[3].p for r in found])
+            if a in blocks and b in blocks and not blocks[[a, b]].dropna().empty:
+                found.append(
+                    (objective, arch, c, blocks[[a, b]].dropna().set_axis(["a", "b"], axis=1))
+                )
+    results = [paired.paired(both["a"].to_numpy(), both["b"].to_numpy()) for *_, both in found]
+    adjusted = paired.holm([r.p for r in results])
     return [
-        Row(o, a, c, mean_a, mean_b, result, p)
-        for (o, a, c, result, mean_a, mean_b), p in zip(found, adjusted, strict=True)
+        Row(
+            objective,
+            arch,
+            c,
+            _report_mean(both["a"]),
+            _report_mean(both["b"]),
+            result,
+            p,
+            paired.per_dataset_medians(both, "a", "b"),
+        )
+        for (objective, arch, c, both), result, p in zip(found, results, adjusted, strict=True)
     ]
+
+
+def _report_mean(blocks: pd.Series) -> float:
+    """Mean over datasets of the per-dataset mean over blocks (seeds already averaged)."""
+    return float(blocks.groupby(level="dataset").mean().mean())
 
 
 def table(rows: list[Row]) -> Table:
     """One row per contrast, grouped by (objective, arch)."""
-    header = ["network", "effect", "A − B", "n", "A", "B", "Δ median [95% CI]", "p", "p Holm"]
+    header = [
+        "network",
+        "effect",
+        "A − B",
+        "n",
+        "A",
+        "B",
+        "Δ median [95% CI]",
+        "datasets +/−",
+        "p",
+        "p Holm",
+    ]
     out = Table(header, [], latex_drop={2}, wide=True)
     last = None
     for r in rows:
@@ -139,6 +163,7 @@ def table(rows: list[Row]) -> Table:
                 number(r.mean_a),
                 number(r.mean_b),
                 ci,
+                f"{int((r.by_dataset > 0).sum())}/{int((r.by_dataset < 0).sum())}",
                 f"{p_value(res.p)} ({res.method})" if res.method != "n/a" else MISSING,
                 p_value(r.p_holm) + mark,
             ]

@@ -9,7 +9,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from bench import schema
-from reports import ablation, figures, paired, setup, stats, tables
+from reports import ablation, decomposition, figures, paired, setup, stats, tables
 from reports import stream as stream_section
 from reports import tradeoff as tradeoff_section
 from reports.runs import FINISHED, SKIPPED, load_runs
@@ -139,20 +139,54 @@ def _metric(doc: _Doc, runs: pd.DataFrame, name: str, label: str) -> None:
 
 
 def _twins(doc: _Doc, runs: pd.DataFrame) -> None:
-    doc.add("## Forward-Forward versus backprop twin", "")
-    comparisons = stats.twins(runs)
-    if not comparisons:
-        doc.add("No FF detector has finished runs of its backprop twin.", "")
+    doc.add("## Forward-Forward versus backprop, one difference at a time", "")
+    rows = decomposition.decompose(runs)
+    if not rows:
+        doc.add(
+            "No contrast can be formed: it needs finished runs of an FF detector and of its "
+            "twins (`bp-*`, `bpl-*`, `bpl-*-nonorm`) or its untrained control on the same "
+            "blocks.",
+            "",
+        )
         return
     doc.add(
-        "Over trials (dataset, normal class, seed) finished by both: mean AUROC, mean "
-        "paired difference, two-sided Wilcoxon signed-rank test (`scipy.stats.wilcoxon`), "
-        "and ratios of mean peak training memory and mean fit time (BP / FF).",
+        "Each row changes one thing and holds the rest equal (column `effect`; A − B names "
+        "the detector and scoring rule of each side; every rule is scored from the same fit). "
+        "(a) gradient flow: FF against the same-loss backprop twin; (b) scoring rule: `sum` "
+        "against `last`; (c) objective placement: per-layer losses against the last-layer "
+        "objective, both backprop; (d) length normalisation between layers on against off; "
+        "(e) learning: trained against the untrained network of the same seed. Unit: blocks "
+        "(dataset, normal class), seeds averaged first; A and B are mean AUROC (the report's "
+        "one definition: mean over datasets of per-dataset means) over the blocks both have; "
+        "Δ is A − B per block with a 95% bootstrap interval of its median; `datasets +/−` "
+        "counts datasets whose median Δ is positive / negative (a sign flip shows); p is the "
+        "two-sided Wilcoxon signed-rank test (exact or normal approximation, as marked), "
+        f"Holm-corrected over the {len(rows)} tests of the table; * marks p Holm < "
+        f"{decomposition.ALPHA}.",
         "",
     )
     doc.table(
-        tables.twin_table(comparisons), "twins", "FF against its backprop twin on matching trials."
+        decomposition.table(rows),
+        "decomposition",
+        "FF versus backprop, one difference at a time (paired over blocks, Holm-corrected).",
     )
+    doc.add("In words:", "", *decomposition.summary(rows), "")
+    collapsed = decomposition.collapsed(runs)
+    if collapsed:
+        doc.add(
+            "Collapsed goodness layers (last-epoch mean goodness below "
+            "`ff.detector.COLLAPSE_GOODNESS`: the zero map, which minimises goodness on normals "
+            f"only; tag `{schema.TAG_COLLAPSED}`): " + "; ".join(collapsed) + ".",
+            "",
+        )
+    flagged = decomposition.below_chance(runs)
+    if flagged:
+        doc.add(
+            "Below chance (headline AUROC < 0.5, mean over a dataset's blocks): "
+            + "; ".join(flagged)
+            + ".",
+            "",
+        )
 
 
 def _friedman_text(r: stats.Ranking, what: str) -> str:

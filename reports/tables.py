@@ -438,66 +438,6 @@ def _natural(text: str) -> tuple[int, float | str]:
         return (1, text)
 
 
-def twin_table(comparisons: list[stats.TwinComparison]) -> Table:
-    """FF against its BP twin: mean AUROC, difference, Wilcoxon, memory and fit-time ratios.
-
-    Columns that hold one value for every row (objective, arch, meter) are left out and
-    belong in the caption; W is a rank sum, p in p-value form.
-    """
-    header = [
-        "objective",
-        "arch",
-        "FF",
-        "BP",
-        "n",
-        "AUROC FF",
-        "AUROC BP",
-        "Δ (FF−BP)",
-        "Wilcoxon W",
-        "p",
-        "mem BP/FF",
-        "fit BP/FF",
-        "memory meter",
-    ]
-    rows = [
-        [
-            t.objective,
-            t.arch,
-            t.ff,
-            t.bp,
-            str(t.n),
-            number(t.ff_auroc),
-            number(t.bp_auroc),
-            number(t.diff),
-            statistic(t.wilcoxon_w),
-            p_value(t.wilcoxon_p),
-            number(t.mem_ratio, 2),
-            number(t.fit_ratio, 2),
-            t.meters or MISSING,
-        ]
-        for t in comparisons
-    ]
-    table = drop_constant(Table(header, rows), keep={"FF", "BP", "n"})
-    # LaTeX: objective and arch are part of the detector names
-    table.latex_drop = {j for j, h in enumerate(table.header) if h in ("objective", "arch")}
-    table.rotate = set(range(4, len(table.header)))
-    return table
-
-
-def drop_constant(table: Table, keep: set[str]) -> Table:
-    """Leave out columns whose cells are all equal (when there are several rows)."""
-    if len(table.rows) < 2:
-        return table
-    cols = [
-        j for j, h in enumerate(table.header) if h in keep or len({r[j] for r in table.rows}) > 1
-    ]
-    return Table(
-        [table.header[j] for j in cols],
-        [[r[j] for j in cols] for r in table.rows],
-        {(i, cols.index(j)) for i, j in table.bold if j in cols},
-    )
-
-
 def rank_table(r: stats.Ranking) -> Table:
     """Average rank per detector over blocks (1 = best), best first and bold."""
     avg = r.average

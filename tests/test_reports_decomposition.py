@@ -58,14 +58,14 @@ def _row(det, family, dataset, cls, seed, rules, version) -> dict:
     }
 
 
-def _by_hand(runs: pd.DataFrame, a: tuple[str, str], b: tuple[str, str]) -> np.ndarray:
+def _blocks(runs: pd.DataFrame, det: str, rule: str) -> pd.Series:
     new = runs[runs[f"tags.{schema.TAG_DETECTOR_VERSION}"] == "2"]
+    d = new[new["params.detector"] == det]
+    return d.groupby(["params.dataset", "params.normal_class"])[f"metrics.auroc.{rule}"].mean()
 
-    def blocks(det: str, rule: str) -> pd.Series:
-        d = new[new["params.detector"] == det]
-        return d.groupby(["params.dataset", "params.normal_class"])[f"metrics.auroc.{rule}"].mean()
 
-    return (blocks(*a) - blocks(*b)).to_numpy()
+def _by_hand(runs: pd.DataFrame, a: tuple[str, str], b: tuple[str, str]) -> np.ndarray:
+    return (_blocks(runs, *a) - _blocks(runs, *b)).to_numpy()
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,10 @@ def test_every_contrast_recomputes_by_hand(runs):
         diff = _by_hand(runs, r.contrast.a, r.contrast.b)
         assert r.result.n == len(BLOCKS)  # blocks, not trials: seeds were averaged
         assert r.result.median_diff == pytest.approx(np.median(diff))
+        digits, wine = np.median(diff[:4]), np.median(diff[4:])  # BLOCKS: digits first
+        assert list(r.by_dataset) == pytest.approx([digits, wine])
+        a = _blocks(runs, *r.contrast.a).to_numpy()  # the report's mean: datasets first
+        assert r.mean_a == pytest.approx((a[:4].mean() + a[4:].mean()) / 2)
         p = sps.wilcoxon(diff, method=r.result.method).pvalue
         assert r.result.p == pytest.approx(p)
         raw.append(p)
