@@ -160,7 +160,7 @@ def _ratio_text(ratio: float) -> str:
 
 
 def _signed(v: float) -> str:
-    return MISSING if math.isnan(v) else f"{v:+.3f}".replace("-", "−")
+    return MISSING if math.isnan(v) else f"{round(v, 3) + 0.0:+.3f}".replace("-", "−")
 
 
 def _cell_text(c: Comparison) -> str:
@@ -196,10 +196,10 @@ def summary(comparisons: list[Comparison]) -> list[str]:
             cost = [c for c in mine if c.costs_accuracy]
             gain = [c for c in mine if c.gains_accuracy]
             lines.append(
-                f"- {objective}-{arch} against {twin}: of {len(mine)} cells, FF is less "
-                f"accurate in {len(cost)} ({_cells(cost)}), more accurate in {len(gain)} "
-                f"({_cells(gain)}) and not significantly different in "
-                f"{len(mine) - len(cost) - len(gain)} (Holm-corrected p < {ALPHA}); its "
+                f"- {objective}-{arch} against {twin}: of {len(mine)} cells, FF is "
+                f"significantly (Holm-corrected p < {ALPHA}) less accurate in {len(cost)} "
+                f"({_cells(cost)}), more accurate in {len(gain)} ({_cells(gain)}) and not "
+                f"significantly different in {len(mine) - len(cost) - len(gain)}; its "
                 f"memory is below {twin}'s in {sum(c.memory_ratio > 1 for c in mine)} of "
                 f"{len(mine)} cells."
             )
