@@ -391,6 +391,9 @@ def _print_summary(summary: Any, store: Any, workers: int) -> None:
     print(f"results: experiment {store.experiment!r} in {store.tracking_uri}")
     print(f"artifacts: {store.artifact_root}")
     print(f"browse:  mlflow ui --backend-store-uri {store.tracking_uri}")
+    from bench.tracking import ui_url
+
+    print(f"         then {ui_url(store.experiment_id)}")
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ INSTALL_HINT = 'the Ray executor needs Ray: pip install -e ".[ray]"'
 #: died (OOM kill, segfault, a lost node) is run again before it is recorded FAILED. An
 #: exception inside a trial is never retried (``retry_exceptions=False``): it is a FAILED run
 #: at once, as with the local executor. ``BENCH_RAY_MAX_RETRIES`` overrides it.
-MAX_RETRIES = int(os.environ.get("BENCH_RAY_MAX_RETRIES", "1"))
+MAX_RETRIES = 1
 
 
 def _run_trial(trial: Trial, options: RunOptions) -> TrialResult:
@@ -56,7 +56,9 @@ class RayExecutor:
         except ImportError:
             raise RuntimeError(INSTALL_HINT) from None
         self.address, self.gpus_per_trial, self.init = address, gpus_per_trial, init
-        self.max_retries = MAX_RETRIES if max_retries is None else max_retries
+        if max_retries is None:
+            max_retries = int(os.environ.get("BENCH_RAY_MAX_RETRIES", MAX_RETRIES))
+        self.max_retries = max_retries
 
     @property
     def workers(self) -> int:

@@ -63,8 +63,10 @@ HEARTBEAT_S = 60.0
 TAG_CLAIM_OWNER = "bench.claim.owner"  # host:pid:process start of the sweep that claimed it
 TAG_CLAIM_HEARTBEAT = "bench.claim.heartbeat"  # epoch seconds, renewed while it runs
 
-#: Experiment tag that makes ``mlflow ui`` open an experiment on its runs table (MLflow 3
-#: otherwise opens a GenAI overview): every experiment the benchmark creates carries it.
+#: Experiment tag that marks a model-training experiment, so ``mlflow ui`` opens it on its
+#: runs table rather than a GenAI overview: every experiment the benchmark creates carries it.
+#: (MLflow 3.17's UI decides by its global GenAI / Model training switch instead, remembered
+#: by the browser; :func:`ui_url` gives the link that opens the runs table there too.)
 TAG_EXPERIMENT_KIND = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 #: A saved runs-table view (columns, sort) stored as an experiment tag: MLflow's shared view
@@ -72,6 +74,7 @@ EXPERIMENT_KIND = "custom_model_development"
 VIEW_KEY = "bench"
 TAG_VIEW = f"mlflow.sharedViewState.{VIEW_KEY}"
 VIEW_COLUMNS = (
+    ("attributes", "Dataset"),
     ("params", schema.PARAM_DETECTOR),
     ("params", schema.PARAM_DATASET),
     ("params", schema.PARAM_NORMAL_CLASS),
@@ -323,8 +326,11 @@ def environment_tags() -> dict[str, str]:
         schema.TAG_SCHEMA: schema.SCHEMA_VERSION,
         schema.TAG_HOST: platform.node(),
         schema.TAG_CPU: _cpu_name(),
+        schema.TAG_OS: platform.platform(),
         f"{schema.TAG_VERSION_PREFIX}python": platform.python_version(),
     }
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # not POSIX: no RAM tag
+        tags[schema.TAG_RAM] = str(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     for package in PACKAGES:
         version = _version(package)
         if version:
@@ -577,6 +583,13 @@ class Store:
                 artifacts.log_artifact(str(path))
         self.client.set_terminated(run_id, result.status, end_time=stamp)
         return run_id
+
+
+def ui_url(experiment_id: str, base: str = "http://127.0.0.1:5000") -> str:
+    """The MLflow UI's page of an experiment's runs table, as a model-training experiment,
+    with the benchmark's saved columns."""
+    query = f"workflowType=machine_learning&viewStateShareKey={VIEW_KEY}"
+    return f"{base}/#/experiments/{experiment_id}/runs?{query}"
 
 
 def experiment_tags() -> dict[str, str]:

@@ -1,4 +1,6 @@
-"""End to end in a browser: an MLflow server over a schema store shows run names and AUROC."""
+"""End to end in a browser: an MLflow server over a schema store shows run names and AUROC;
+over a real sweep (a plugin detector and a grid) each experiment opens on its runs table and
+the Datasets column shows which split every run used (a screenshot is kept)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from bench import schema
+from bench.tracking import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, experiment_tags, ui_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,7 +49,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="needs python playw
 def _write_store(uri: str, artifacts: Path) -> tuple[str, dict[str, str]]:
     """One run per detector on one trial; returns the experiment id and run ids by name."""
     client = MlflowClient(tracking_uri=uri)
-    exp_id = client.create_experiment(EXPERIMENT, artifact_location=artifacts.as_uri())
+    exp_id = client.create_experiment(
+        EXPERIMENT, artifact_location=artifacts.as_uri(), tags=experiment_tags()
+    )
     ids = {}
     for detector, (family, auroc) in RUNS.items():
         name = schema.run_name(detector, "toy", 0, 0)
@@ -78,11 +83,62 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """``mlflow server`` on a free local port over a fresh store; always terminated."""
+PLUGIN = '''
+import numpy as np
+
+
+class Mahalanobis:
+    """Mahalanobis distance to the training normals."""
+
+    def __init__(self, shrinkage=0.1):
+        self.shrinkage = shrinkage
+
+    def fit(self, X):
+        cov = np.cov(X, rowvar=False) + self.shrinkage * np.eye(X.shape[1])
+        self.mean, self.precision = X.mean(0), np.linalg.inv(cov)
+        return self
+
+    def score_samples(self, X):
+        return np.einsum("ij,jk,ik->i", X - self.mean, self.precision, X - self.mean)
+
+
+BENCH_DETECTORS = {"my-mahalanobis": Mahalanobis}
+'''
+SWEEP = """\
+detectors = ["my-mahalanobis", "pyod-knn"]
+datasets = ["breast-cancer"]
+seeds = 1
+experiment = "sweep"
+include = ["my_detectors.py"]
+workers = 1
+
+[detector.pyod-knn.grid]
+n_neighbors = [3, 7]
+"""
+
+
+def _sweep(uri: str, folder: Path) -> str:
+    """A real sweep (plugin detector, grid) by the CLI in a fresh interpreter; its
+    experiment id."""
+    (folder / "my_detectors.py").write_text(PLUGIN)
+    (folder / "sweep.toml").write_text(SWEEP)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--config", "sweep.toml", "--tracking-uri", uri,
+         "--no-progress"],
+        cwd=folder, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return MlflowClient(uri).get_experiment_by_name("sweep").experiment_id
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, str, dict[str, str], str, Path]]:
+    """``mlflow server`` on a free local port over a fresh store (the schema runs and a real
+    sweep); always terminated."""
+    tmp_path = tmp_path_factory.mktemp("browser")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     exp_id, ids = _write_store(uri, tmp_path / "artifacts")
+    sweep_id = _sweep(uri, tmp_path)
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
@@ -122,7 +178,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
                     "mlflow server did not start:\n" + (tmp_path / "server.log").read_text()
                 )
             time.sleep(0.5)
-        yield url, exp_id, ids
+        yield url, exp_id, ids, sweep_id, tmp_path
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -133,8 +189,8 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
         log.close()
 
 
-def test_experiment_page_shows_runs_and_auroc(server: tuple[str, str, dict[str, str]]) -> None:
-    url, exp_id, ids = server
+def test_experiment_page_shows_runs_and_auroc(server) -> None:
+    url, exp_id, ids, _, _ = server
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -147,5 +203,41 @@ def test_experiment_page_shows_runs_and_auroc(server: tuple[str, str, dict[str, 
             page.wait_for_url(f"**/runs/{ids['ff-hb-svdd-mlp/toy/0/s0']}**")
             sync_api.expect(page.get_by_text(schema.METRIC_AUROC, exact=True).first).to_be_visible()
             sync_api.expect(page.get_by_text("0.8125").first).to_be_visible()
+        finally:
+            browser.close()
+
+
+def test_sweep_opens_on_runs_table_with_the_datasets_column(server) -> None:
+    """The experiment of a real sweep opens on its runs table (tag mlflow.experimentKind), and
+    the Datasets column shows each run's split (MLflow dataset inputs); screenshot kept."""
+    url, _, _, sweep_id, tmp_path = server
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = [r for r in client.search_runs([sweep_id]) if schema.TAG_TRIAL_HASH in r.data.tags]
+    assert len(runs) == 3  # the plugin detector, and pyod-knn at two grid points
+    shots = Path(os.environ.get("BENCH_SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    assert client.get_experiment(sweep_id).tags[TAG_EXPERIMENT_KIND] == EXPERIMENT_KIND
+    name = "my-mahalanobis/breast-cancer/benign/s0"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 900})
+            page.set_default_timeout(60_000)
+            # a model-training experiment: no tab named, the runs table is what opens
+            page.goto(f"{url}/#/experiments/{sweep_id}?workflowType=machine_learning")
+            page.wait_for_url("**/runs**")  # not the GenAI overview
+            sync_api.expect(page.get_by_text(name, exact=True).first).to_be_visible()
+            assert "/overview" not in page.url
+            # the link a sweep prints: the runs table with the benchmark's columns
+            page.goto(ui_url(sweep_id, url))
+            sync_api.expect(page.get_by_text(name, exact=True).first).to_be_visible()
+            header = page.get_by_role("columnheader", name="Dataset")
+            sync_api.expect(header.first).to_be_visible()
+            sync_api.expect(page.get_by_role("columnheader", name="auroc").first).to_be_visible()
+            cell = page.get_by_text("breast-cancer/benign", exact=False)
+            sync_api.expect(cell.first).to_be_visible()
+            digest = runs[0].inputs.dataset_inputs[0].dataset.digest
+            sync_api.expect(page.get_by_text(digest, exact=False).first).to_be_visible()
+            page.screenshot(path=str(shots / "mlflow-datasets-column.png"))
         finally:
             browser.close()
