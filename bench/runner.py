@@ -271,6 +271,8 @@ def run_sweep(
         return run_id is not None
 
     files, file_tags = ([sweep_file], sweep_file_tags(sweep_file)) if sweep_file else ([], {})
+    if getattr(executor, "workers", None):
+        file_tags[schema.TAG_WORKERS] = str(executor.workers)
     start = time.perf_counter()
     results = executor.run(todo, options, claim=claim)
     try:

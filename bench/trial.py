@@ -152,6 +152,7 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         schema.METRIC_N_TRAIN: float(len(split.X_train)),
         schema.METRIC_N_TEST: float(len(split.X_test)),
         schema.METRIC_ANOMALY_RATIO: float(y.mean()),
+        schema.METRIC_N_FEATURES: float(np.prod(split.X_train.shape[1:])),
     }
     for rule, values in rules.items():
         metrics[f"{schema.METRIC_AUROC}.{rule}"] = auroc(y, values)
@@ -184,6 +185,7 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         schema.TAG_DATA_SOURCE: prov.source,
         schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),
         schema.TAG_DATA_PREPROCESSING: prov.preprocessing,
+        schema.TAG_THREADS: str(torch.get_num_threads()),
     }
     if hasattr(detector, "collapsed"):
         tags[schema.TAG_COLLAPSED] = ",".join(detector.collapsed)

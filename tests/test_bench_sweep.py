@@ -24,12 +24,13 @@ REQUIRED_TAGS = [
     schema.TAG_TRIAL_HASH, schema.TAG_FAMILY, schema.TAG_TWIN, schema.TAG_OBJECTIVE,
     schema.TAG_ARCH, schema.TAG_VERSION, schema.TAG_DEVICE, schema.TAG_MEMORY_METER,
     schema.TAG_DATA_PROTOCOL, schema.TAG_DATA_SHA256, "version.torch", "version.pyod",
-    "version.mlflow",
+    "version.mlflow", schema.TAG_OS, schema.TAG_RAM, schema.TAG_THREADS, schema.TAG_WORKERS,
 ]
 REQUIRED_METRICS = [
     schema.METRIC_AUROC, schema.METRIC_AUPRC, schema.METRIC_FIT_SECONDS,
     schema.METRIC_SCORE_SECONDS, schema.METRIC_PEAK_TRAIN_MEM, schema.METRIC_PEAK_RSS,
     schema.METRIC_N_TRAIN, schema.METRIC_N_TEST, schema.METRIC_ANOMALY_RATIO,
+    schema.METRIC_N_FEATURES,
 ]
 
 EXPECTED_METER = MALLOC if allocmeter.library() else MEMRAY
@@ -79,6 +80,8 @@ def test_finished_runs_carry_the_whole_record(sweep, tmp_path):
         assert set(REQUIRED_TAGS) <= set(data.tags), set(REQUIRED_TAGS) - set(data.tags)
         assert set(REQUIRED_METRICS) <= set(data.metrics)
         assert data.metrics[schema.METRIC_PEAK_TRAIN_MEM] > 0
+        assert data.metrics[schema.METRIC_N_FEATURES] == 13  # wine
+        assert int(data.tags[schema.TAG_RAM]) > 2**30
         assert data.tags[schema.TAG_MEMORY_METER] == EXPECTED_METER
         path = client.download_artifacts(run.info.run_id, schema.ARTIFACT_SCORES, str(tmp_path))
         scores = pd.read_csv(path)
