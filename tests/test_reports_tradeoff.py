@@ -19,7 +19,9 @@ from bench.runner import plan_sweep
 from bench.suites import (
     SUITES,
     TRADEOFF_BATCH,
+    TRADEOFF_CELLS,
     TRADEOFF_DEPTHS,
+    TRADEOFF_DROPPED,
     TRADEOFF_STEPS,
     TRADEOFF_WIDTHS,
 )
@@ -280,7 +282,9 @@ def test_suite_plan_expands_the_grid():
     suite = SUITES.get("tradeoff")
     plan = plan_sweep(suite.detectors, ["digits"], suite, [0, 1], {})
     assert not plan.skipped
-    cells = {(d, w) for d in TRADEOFF_DEPTHS for w in TRADEOFF_WIDTHS}
+    cells = {(d, w) for d in TRADEOFF_DEPTHS for w in TRADEOFF_WIDTHS} - set(TRADEOFF_DROPPED)
+    assert cells == set(TRADEOFF_CELLS) and len(cells) == 10
+    assert (max(TRADEOFF_DEPTHS), max(TRADEOFF_WIDTHS)) in cells  # the largest cell stays
     assert len(suite.detectors) == 8
     # every detector, normal class and seed: one trial per (depth, width), each distinct
     assert len(plan.trials) == len(suite.detectors) * 10 * 2 * len(cells)
