@@ -49,7 +49,7 @@ def test_readme_notebook_example_runs_and_gives_results_csv_columns(notebook, ca
     results = namespace["results"]
     assert isinstance(results, pd.DataFrame)
     trials = results[results["status"] == "FINISHED"]
-    assert len(trials) == 2 * 3 * 2  # two detectors x wine's classes x two seeds
+    assert len(trials) == 2 * 2  # two detectors x two seeds (breast-cancer: one class)
     table = namespace["table"]  # the example's summary: mean AUROC per detector
     for detector, value in table.items():
         mine = trials[trials["params.detector"] == detector]["metrics.auroc"].mean()
@@ -90,12 +90,12 @@ def test_every_trial_logs_its_train_and_test_split_as_mlflow_dataset_inputs(note
         split = load_split(params["dataset"], params["normal_class"], int(params["seed"]))
         for context, X in (("train", split.X_train), ("test", split.X_test)):
             ds = inputs[context]
-            assert ds.name == f"wine/{params['normal_class']}"
+            assert ds.name == f"breast-cancer/{params['normal_class']}"
             assert ds.source_type == "ff-oneclass-bench"
             source = json.loads(ds.source)
             assert source["protocol"] == split.provenance.protocol
             assert source["source"] == split.provenance.source
-            assert (source["dataset"], source["seed"]) == ("wine", int(params["seed"]))
+            assert (source["dataset"], source["seed"]) == ("breast-cancer", int(params["seed"]))
             profile = json.loads(ds.profile)
             assert profile["shape"] == list(X.shape)
             share = 0.0 if context == "train" else float(np.mean(split.y_test))
