@@ -56,8 +56,7 @@ def table(runs: pd.DataFrame, key: str) -> tuple[Table, str]:
     det, data = param(schema.PARAM_DETECTOR), param(schema.PARAM_DATASET)
     seed, auroc = param(schema.PARAM_SEED), metric(schema.METRIC_AUROC)
     ok = runs[(runs["status"] == FINISHED) & runs[col].notna()]
-    if auroc in ok:
-        ok = ok[ok[auroc].notna()]
+    ok = ok[ok[auroc].notna()] if auroc in ok else ok.iloc[0:0]
     if ok.empty:
         raise UnknownGroupKey(f"--group-by {key}: no FINISHED run with an AUROC has it")
     ok = ok.assign(_value=ok[col].astype(str))

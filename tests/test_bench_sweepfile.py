@@ -190,7 +190,7 @@ def test_report_groups_by_a_swept_hyperparameter(grid_sweep, capsys):
 
 
 def test_ablation_table_without_std_for_a_single_seed():
-    from reports.ablation import table
+    from reports.ablation import UnknownGroupKey, table
 
     runs = pd.DataFrame(
         {
@@ -207,3 +207,6 @@ def test_ablation_table_without_std_for_a_single_seed():
     assert col == "params.hp.k"
     assert t.rows == [["d", "1", "0.500", "0.500"], ["d", "10", "0.750", "0.750"]]
     assert (1, 2) in t.bold and (1, 3) in t.bold
+    failed = runs.drop(columns="metrics.auroc").assign(status="FAILED")
+    with pytest.raises(UnknownGroupKey, match="no FINISHED run with an AUROC"):
+        table(failed, "k")
