@@ -90,6 +90,15 @@ TAG_STREAM_WINDOW = "bench.stream.window"  # "<size>/<stride>" in scored samples
 ARTIFACT_SCORES = "scores.csv"  # index, label (1 = anomaly), score, then score.<rule> columns
 # (stream runs: index = position in the stream, in stream order; then source_row, segment)
 ARTIFACT_TRACEBACK = "traceback.txt"  # FAILED runs
+# (runs of a sweep file also hold the file itself, under its own name)
+
+# dataset inputs (MLflow's dataset tracking, the UI's Datasets column): every FINISHED batch
+# trial logs its split's two parts, metadata only (bench.splitinfo, bench.tracking)
+INPUT_CONTEXTS = ("train", "test")  # the mlflow.data.context tag of each input
+INPUT_SOURCE_TYPE = "ff-oneclass-bench"  # name "<dataset>/<normal class>", digest
+# "<split sha256[:12]>-<part's indices sha256[:8]>", source JSON (dataset, normal_class, seed,
+# source, protocol, preprocessing, files_sha256, split_sha256, indices_sha256), profile JSON
+# (num_rows, shape, anomaly_share, contaminated)
 
 
 def run_name(detector: str, dataset: str, normal_class: object, seed: int) -> str:

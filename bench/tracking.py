@@ -615,7 +615,7 @@ class SplitSource(DatasetSource):
 
     @staticmethod
     def _get_source_type() -> str:
-        return "ff-oneclass-bench"
+        return schema.INPUT_SOURCE_TYPE
 
     def load(self, **kwargs: Any) -> Any:
         from datasets import load_split
