@@ -4,6 +4,7 @@ hand from a small synthetic run table."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import shutil
 import subprocess
@@ -271,7 +272,21 @@ def test_tradeoff_tables_compile_and_fit(report):
     assert run.returncode == 0, log[-3000:]
     overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
     assert all(v <= 1.0 for v in overfull), overfull
+    assert "Float too large" not in log
     assert "table*" not in "".join(f.read_text() for f in files)
+
+
+def test_twin_table_splits_per_network_for_latex():
+    comps = tradeoff.compare(tradeoff.trade_runs(_runs(np.random.default_rng(3))))
+    other = [dataclasses.replace(c, objective="goodness") for c in comps]
+    table = tradeoff.comparison_table(comps + other)
+    parts = tradeoff.latex_parts(table)
+    assert [len(p.rows) for p in parts] == [len(comps), len(other)]
+    assert [p.rows[0][0] for p in parts] == ["goodness-mlp", f"{OBJ}-mlp"]
+    assert sum(len(p.rows) for p in parts) == len(table.rows)
+    for p in parts:  # the network is in the caption, not a column; twins separated by a rule
+        assert 0 in p.latex_drop and len({r[0] for r in p.rows}) == 1
+        assert len(p.rules) == 1
 
 
 def test_no_tradeoff_runs_no_section():
