@@ -31,7 +31,6 @@ layers get an objective fitted after training on the training normals, so ``sum`
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -39,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ff.common import check_choice, checked_tensor, clock, positive_int, rules
 from ff.networks import ARCHS, LayerStack, build_cnn, build_mlp
 from ff.objectives import HardBoundarySVDD, SoftBoundarySVDD, make_objective
 from ff.training import History, Targets, batches, fit_after_training, layer_scores
@@ -62,8 +62,8 @@ def deep_svdd_defaults(objective: str, arch: str) -> dict[str, Any]:
     For the CNN the autoencoder's epochs, milestones and weight decay are None, resolved at
     fit time from the input (MNIST's command for 1x28x28, CIFAR-10's for 3x32x32).
     """
-    _check("objective", objective, OBJECTIVES)
-    _check("arch", arch, ARCHS)
+    check_choice("objective", objective, OBJECTIVES)
+    check_choice("arch", arch, ARCHS)
     hp: dict[str, Any] = {
         "epochs": 150,
         "lr_milestones": [50],
@@ -99,28 +99,19 @@ def describe(objective: str, arch: str) -> str:
     )
 
 
-def _check(what: str, value: Any, valid: tuple[Any, ...]) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid choices: {list(valid)}")
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def _milestones(value: Any) -> bool:
     return (
         isinstance(value, list)
-        and all(_positive_int(m) for m in value)
+        and all(positive_int(m) for m in value)
         and value == sorted(set(value))
     )
 
 
 def _validate(hp: dict[str, Any]) -> None:
     for key in ("epochs", "batch_size", "ae_batch_size", "ae_epochs"):
-        if not (_positive_int(hp[key]) or (key == "ae_epochs" and hp[key] is None)):
+        if not (positive_int(hp[key]) or (key == "ae_epochs" and hp[key] is None)):
             raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
-    if "widths" in hp and not (hp["widths"] and all(_positive_int(w) for w in hp["widths"])):
+    if "widths" in hp and not (hp["widths"] and all(positive_int(w) for w in hp["widths"])):
         raise ValueError(f"widths must be a non-empty list of positive ints, got {hp['widths']!r}")
     for key in ("lr_milestones", "ae_lr_milestones"):
         if hp[key] is not None and not _milestones(hp[key]):
@@ -130,7 +121,7 @@ def _validate(hp: dict[str, Any]) -> None:
             raise ValueError(f"{key} must be a number >= 0, got {hp[key]!r}")
     if not isinstance(hp["pretrain"], bool):
         raise ValueError(f"pretrain must be true or false, got {hp['pretrain']!r}")
-    _check("score_layers", hp["score_layers"], ("last", "sum"))
+    check_choice("score_layers", hp["score_layers"], ("last", "sum"))
     if "nu" in hp and not 0.0 < hp["nu"] <= 1.0:
         raise ValueError(f"nu must lie in (0, 1], got {hp['nu']!r}")
     if "radius_warmup_epochs" in hp and not (
@@ -406,16 +397,16 @@ class DeepSVDD:
             net, decoder = self._build(shape, init_gen)
         self.history = {}
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            t0 = self._clock()
+            t0 = clock(self.device)
             self.n_pretrain_steps = 0
             if hp["pretrain"]:
                 self.n_pretrain_steps = pretrain_autoencoder(
                     net, decoder, x, hp, ae_gen, self.history
                 )
-            t1 = self._clock()
+            t1 = clock(self.device)
             last = len(net.layers) - 1
             target = self._train(net, x, shuffle_gen)
-            t2 = self._clock()
+            t2 = clock(self.device)
             targets: Targets = {last: target}
             later = {k: self._objective() for k in range(last)}
             fit_after_training(net, later, x, hp["batch_size"])
@@ -426,7 +417,7 @@ class DeepSVDD:
             self.phase_seconds = {
                 "pretrain": t1 - t0,
                 "train": t2 - t1,
-                "calibrate": self._clock() - t2,
+                "calibrate": clock(self.device) - t2,
             }
         return self
 
@@ -442,10 +433,7 @@ class DeepSVDD:
         batch = max(self.hparams["batch_size"], 256)
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
             scores = layer_scores(self._net, self._targets, x, batch)
-        cols = scores.cpu().numpy().astype(np.float64)
-        rules = {"last": cols[:, -1], "sum": (scores / self._scale).sum(1).cpu().numpy()}
-        rules |= {f"layer{k + 1}": cols[:, k] for k in range(cols.shape[1])}
-        return {k: np.asarray(v, dtype=np.float64) for k, v in rules.items()}
+        return rules(scores, self._scale)
 
     # ---- training ---------------------------------------------------------------------------
     def _objective(self) -> HardBoundarySVDD:
@@ -508,26 +496,9 @@ class DeepSVDD:
         gens = tuple(torch.Generator().manual_seed(int(s)) for s in states)
         return gens  # type: ignore[return-value]
 
-    def _clock(self) -> float:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        return time.perf_counter()
-
     def _tensor(self, X: np.ndarray, fitting: bool) -> Tensor:
-        """Checked float32 tensor on the detector's device."""
-        a = np.asarray(X)
-        want = 2 if self.arch == "mlp" else 4
-        if a.ndim != want:
-            layout = "(N, d)" if self.arch == "mlp" else "(N, C, H, W)"
-            raise ValueError(f"{self.arch} expects X of shape {layout}; got ndim={a.ndim}")
-        if a.shape[0] == 0 or math.prod(a.shape[1:]) == 0:
-            raise ValueError(f"X is empty (shape {a.shape})")
-        if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
-            raise ValueError(f"X must be real-valued numeric, got dtype {a.dtype}")
-        if not np.isfinite(a).all():
-            raise ValueError("X contains NaN or infinite values")
+        """Checked float32 tensor on the detector's device (fitting records the sample shape)."""
+        x = checked_tensor(X, self.arch, self.device, None if fitting else self._in_shape)
         if fitting:
-            self._in_shape = tuple(a.shape[1:])
-        elif tuple(a.shape[1:]) != self._in_shape:
-            raise ValueError(f"X has sample shape {a.shape[1:]}; fit saw {self._in_shape}")
-        return torch.as_tensor(a, dtype=torch.float32).to(self.device)
+            self._in_shape = tuple(x.shape[1:])
+        return x

@@ -6,14 +6,13 @@ more anomalous, ``hparams`` records every hyperparameter used (after defaults).
 
 from __future__ import annotations
 
-import math
-import time
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ff.common import check_choice, checked_tensor, clock, positive_int, rules
 from ff.networks import ARCHS, LayerStack, build_cnn, build_mlp
 from ff.objectives import OBJECTIVES, Goodness, HardBoundarySVDD, Objective, make_objective
 from ff.training import (
@@ -79,9 +78,9 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved at fit time
     from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128).
     """
-    _check("objective", objective, OBJECTIVES)
-    _check("arch", arch, ARCHS)
-    _check("mode", mode, MODES)
+    check_choice("objective", objective, OBJECTIVES)
+    check_choice("arch", arch, ARCHS)
+    check_choice("mode", mode, MODES)
     svdd = objective.endswith("svdd")
     hp: dict[str, Any] = {
         "epochs": 30 if arch == "mlp" else 20,
@@ -113,11 +112,6 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     return hp
 
 
-def _check(what: str, value: Any, valid: tuple[Any, ...]) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid choices: {list(valid)}")
-
-
 def _plain(value: Any) -> Any:
     """JSON-friendly copy: tuples -> lists, numpy scalars -> python scalars."""
     if isinstance(value, list | tuple):
@@ -127,28 +121,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def _validate_hparams(hp: dict[str, Any]) -> None:
     for key, valid in _CHOICES.items():
         if key in hp:
-            _check(key, hp[key], valid)
+            check_choice(key, hp[key], valid)
     for key in ("epochs", "batch_size", "radius_update_every"):
-        if key in hp and not _positive_int(hp[key]):
+        if key in hp and not positive_int(hp[key]):
             raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
     cap = hp.get("max_steps")
-    if cap is not None and not _positive_int(cap):
+    if cap is not None and not positive_int(cap):
         raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")
     if not 0.0 < hp["nu"] < 1.0:
         raise ValueError(f"nu must lie in (0, 1), got {hp['nu']!r}")
     if not isinstance(hp["normalise"], bool):
         raise ValueError(f"normalise must be true or false, got {hp['normalise']!r}")
     for key in ("widths", "channels"):
-        if hp.get(key) is not None and (
-            not hp[key] or not all(_positive_int(w) for w in hp[key])
-        ):
+        if hp.get(key) is not None and (not hp[key] or not all(positive_int(w) for w in hp[key])):
             raise ValueError(f"{key} must be a non-empty list of positive ints, got {hp[key]!r}")
 
 
@@ -172,9 +160,9 @@ class OneClassDetector:
         device: str = "cpu",
         **hparams: Any,
     ):
-        _check("objective", objective, OBJECTIVES)
-        _check("arch", arch, ARCHS)
-        _check("mode", mode, MODES)
+        check_choice("objective", objective, OBJECTIVES)
+        check_choice("arch", arch, ARCHS)
+        check_choice("mode", mode, MODES)
         hp = defaults(objective, arch, mode)
         unknown = sorted(set(hparams) - set(hp))
         if unknown:
@@ -230,11 +218,11 @@ class OneClassDetector:
         trained = {"ff": range(n_layers), "bp": range(n_layers), "bpl": [n_layers - 1]}
         targets: Targets = {k: self._objective() for k in trained.get(self.mode, [])}
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            t0 = self._clock()
+            t0 = clock(self.device)
             self.history = {}
             if targets:
                 self.n_steps = self._train(net, targets, x, shuffle_gen)
-            t1 = self._clock()
+            t1 = clock(self.device)
             self._diagnose(targets)
             later = {k: self._objective() for k in range(n_layers) if k not in targets}
             fit_after_training(net, later, x, hp["batch_size"])
@@ -242,7 +230,7 @@ class OneClassDetector:
             train_scores = layer_scores(net, targets, x, hp["batch_size"])
             self._scale = train_scores.abs().mean(0).clamp_min(1e-12)
             self._net, self._targets = net, targets
-            self.phase_seconds = {"train": t1 - t0, "calibrate": self._clock() - t1}
+            self.phase_seconds = {"train": t1 - t0, "calibrate": clock(self.device) - t1}
         return self
 
     def score_samples(self, X: np.ndarray) -> np.ndarray:
@@ -256,10 +244,7 @@ class OneClassDetector:
         x = self._tensor(X, fitting=False)
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
             scores = layer_scores(self._net, self._targets, x, self._eval_batch)
-        cols = scores.cpu().numpy().astype(np.float64)
-        rules = {"last": cols[:, -1], "sum": (scores / self._scale).sum(1).cpu().numpy()}
-        rules |= {f"layer{k + 1}": cols[:, k] for k in range(cols.shape[1])}
-        return {k: np.asarray(v, dtype=np.float64) for k, v in rules.items()}
+        return rules(scores, self._scale)
 
     # ---- training ---------------------------------------------------------------------------
     def _objective(self) -> Objective:
@@ -307,11 +292,6 @@ class OneClassDetector:
             and self.history.get(f"train_stat.layer{k + 1}", [1.0])[-1] < COLLAPSE_GOODNESS
         ]
 
-    def _clock(self) -> float:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        return time.perf_counter()
-
     # ---- introspection --------------------------------------------------------------------
     @property
     def n_params(self) -> int:
@@ -353,20 +333,8 @@ class OneClassDetector:
         )
 
     def _tensor(self, X: np.ndarray, fitting: bool) -> Tensor:
-        """Checked float32 tensor on the detector's device."""
-        a = np.asarray(X)
-        want = 2 if self.arch == "mlp" else 4
-        layout = "(N, d)" if self.arch == "mlp" else "(N, C, H, W)"
-        if a.ndim != want:
-            raise ValueError(f"{self.arch} expects X of shape {layout}; got ndim={a.ndim}")
-        if a.shape[0] == 0 or math.prod(a.shape[1:]) == 0:
-            raise ValueError(f"X is empty (shape {a.shape})")
-        if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):
-            raise ValueError(f"X must be real-valued numeric, got dtype {a.dtype}")
-        if not np.isfinite(a).all():
-            raise ValueError("X contains NaN or infinite values")
+        """Checked float32 tensor on the detector's device (fitting records the sample shape)."""
+        x = checked_tensor(X, self.arch, self.device, None if fitting else self._in_shape)
         if fitting:
-            self._in_shape = tuple(a.shape[1:])
-        elif tuple(a.shape[1:]) != self._in_shape:
-            raise ValueError(f"X has sample shape {a.shape[1:]}; fit saw {self._in_shape}")
-        return torch.as_tensor(a, dtype=torch.float32).to(self.device)
+            self._in_shape = tuple(x.shape[1:])
+        return x
