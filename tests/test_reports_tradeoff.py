@@ -327,3 +327,22 @@ def test_image_suite_plans_the_cnn_at_two_depths():
     # on tabular data the CNN is skipped, not failed
     skipped = plan_sweep(suite.detectors, ["digits"], suite, [0], {}).skipped
     assert len(skipped) == len(suite.detectors) and all(s.reason for s in skipped)
+
+
+def test_cnn_runs_take_depth_and_width_from_their_channels():
+    rows = []
+    for channels in ("[8, 4]", "[32, 64, 128]"):
+        row = _row("ff", "mnist", 0, 0, 2, 64, 0.7, 2.0**20)
+        del row["metrics.depth"], row["metrics.width"]
+        row.update(
+            {
+                "run_id": channels,
+                "params.detector": f"ff-{OBJ}-cnn",
+                "tags.bench.arch": "cnn",
+                "tags.bench.suite": "tradeoff-images",
+                "params.hp.channels": channels,
+            }
+        )
+        rows.append(row)
+    t = tradeoff.trade_runs(pd.DataFrame(rows))
+    assert sorted(zip(t["depth"], t["width"], strict=True)) == [(3, 8), (4, 128)]
