@@ -62,9 +62,9 @@ MEAN_AUROC = (
 AGGREGATION = (
     "Aggregation: runs of one trial (detector, dataset, normal class, seed) are averaged, then "
     "normal classes are averaged per seed, then mean ± sample std (ddof=1) over seeds. Only "
-    f"{FINISHED} runs outside the `{stats.MEMORY_SUITE}` suite count. Column `mean`: the "
-    "mean over the suite's datasets of the per-dataset means (for AUROC this is the report's "
-    "one definition of mean AUROC, used by every table). Rank: "
+    f"{FINISHED} runs outside the study suites ({', '.join(stats.STUDY_SUITES)}) count. "
+    "Column `mean`: the mean over the suite's datasets of the per-dataset means (for AUROC "
+    "this is the report's one definition of mean AUROC, used by every table). Rank: "
     "average rank over blocks (dataset, normal class; seeds averaged), 1 = best, among the "
     "detectors with every block of the suite. Best per column in bold; "
     f"{tables.INCOMPLETE} marks a cell missing some of the dataset's (normal class, seed) "

@@ -125,9 +125,9 @@ def hyperparameters(g: pd.DataFrame) -> str:
 
 
 def _detector_runs(runs: pd.DataFrame, det: pd.Series, name: str) -> pd.DataFrame:
-    """A detector's runs of the accuracy suites, or of the memory study when it has no other."""
+    """A detector's runs of the accuracy suites, or of the study suites when it has no other."""
     g = runs[det == name]
-    main = _col(g, tag(schema.TAG_SUITE)).fillna("").astype(str) != stats.MEMORY_SUITE
+    main = ~_col(g, tag(schema.TAG_SUITE)).fillna("").astype(str).isin(stats.STUDY_SUITES)
     return g[main] if main.any() else g
 
 

@@ -19,6 +19,9 @@ from bench import schema
 from reports.runs import FINISHED, METRICS, metric, param, tag
 
 MEMORY_SUITE = "memory"
+TRADEOFF_SUITES = ("tradeoff", "tradeoff-images")
+# studies with their own sections: a grid of network sizes per detector, not one detector
+STUDY_SUITES = (MEMORY_SUITE, *TRADEOFF_SUITES)
 TRIAL_KEYS = ["detector", "dataset", "normal_class", "seed"]
 BYTES_PER_FLOAT = 4
 SAVED_TENSORS_PER_LAYER = 1  # the input each Linear layer saves for its weight gradient
@@ -95,9 +98,9 @@ def simple(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def main_trials(runs: pd.DataFrame) -> pd.DataFrame:
-    """Every run of the main suites (not the memory study), any status."""
+    """Every run of the main suites (not the memory or trade-off studies), any status."""
     s = simple(runs)
-    return s[s["suite"] != MEMORY_SUITE]
+    return s[~s["suite"].isin(STUDY_SUITES)]
 
 
 def finished(runs: pd.DataFrame) -> pd.DataFrame:

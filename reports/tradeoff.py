@@ -27,7 +27,7 @@ from reports import figures, paired, stats
 from reports.runs import FINISHED, param
 from reports.tables import MISSING, PLUS_MINUS, Table, mean_std, number, p_value, significant
 
-SUITES = ("tradeoff", "tradeoff-images")
+SUITES = stats.TRADEOFF_SUITES
 FAMILIES = ("ff", "bp", "bpl", "untrained")  # detector name prefixes, in table order
 TRAINED = FAMILIES[:3]  # drawn; the untrained control's memory is calibration only
 TWINS = ("bp", "bpl")
@@ -427,8 +427,8 @@ def section(doc: Any, runs: pd.DataFrame) -> None:
         f"{', '.join(sorted(set(t['meter']) - {''})) or MISSING}; parameters allocated "
         "before the meter starts; for the untrained control only its calibration). "
         "Aggregation: runs of one trial averaged, normal classes averaged per seed, then "
-        "mean ± std (ddof=1) over seeds. The accuracy sections above (when present) pool "
-        "this suite's cells: a detector's value there is its mean over the grid.",
+        "mean ± std (ddof=1) over seeds. The accuracy sections above leave this suite's "
+        "runs out (a detector there is a grid of networks, not one).",
         "",
     )
     comparisons = compare(t)
