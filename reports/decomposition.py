@@ -5,7 +5,7 @@ contrast below changes exactly one thing and holds the rest equal:
 
 (a) gradient flow: FF against the same-loss twin (``bp``), same rule;
 (b) scoring rule: ``sum`` against ``last``, same network;
-(c) objective placement: per-layer losses (``bp``) against the last-layer objective (``bpl``),
+(c) loss placement: per-layer losses (``bp``) against the last-layer objective (``bpl``),
     both backprop, same rule;
 (d) normalisation: the last-layer twin with and without length normalisation, same rule;
 (e) learning: a trained network against the untrained control (same architecture and seed),
@@ -63,8 +63,8 @@ _CONTRASTS = (
     ("(a) gradient flow", ("ff", "last"), ("bp", "last")),
     ("(b) scoring rule", ("ff", "sum"), ("ff", "last")),
     ("(b) scoring rule", ("bpl", "sum"), ("bpl", "last")),
-    ("(c) objective placement", ("bp", "last"), ("bpl", "last")),
-    ("(c) objective placement", ("bp", "sum"), ("bpl", "sum")),
+    ("(c) loss placement", ("bp", "last"), ("bpl", "last")),
+    ("(c) loss placement", ("bp", "sum"), ("bpl", "sum")),
     ("(d) normalisation", ("bpl", "last"), ("bpl-nonorm", "last")),
     ("(e) learning", ("ff", "sum"), ("untrained", "sum")),
     ("(e) learning", ("bpl", "last"), ("untrained", "last")),

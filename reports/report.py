@@ -153,7 +153,7 @@ def _twins(doc: _Doc, runs: pd.DataFrame) -> None:
         "Each row changes one thing and holds the rest equal (column `effect`; A − B names "
         "the detector and scoring rule of each side; every rule is scored from the same fit). "
         "(a) gradient flow: FF against the same-loss backprop twin; (b) scoring rule: `sum` "
-        "against `last`; (c) objective placement: per-layer losses against the last-layer "
+        "against `last`; (c) loss placement: per-layer losses against the last-layer "
         "objective, both backprop; (d) length normalisation between layers on against off; "
         "(e) learning: trained against the untrained network of the same seed. Unit: blocks "
         "(dataset, normal class), seeds averaged first; A and B are mean AUROC (the report's "
