@@ -20,6 +20,7 @@ def _finished(uri: str) -> dict[str, float]:
             for r in runs if schema.TAG_TRIAL_HASH in r.data.tags}
 
 
+@pytest.mark.slow  # tox stays under 10 minutes on 2 cores; run with -m slow
 def test_ray_sweep_matches_local_sweep(tmp_path):
     args = ["run", "-d", "pyod-knn", "-d", "ff-hb-svdd-mlp", "-d", "test-crash", "--dataset",
             "wine", "--seeds", "1", "--param", "epochs=3", "--no-progress", "--experiment", "ray"]

@@ -256,6 +256,7 @@ def far_store(tmp_path_factory) -> tuple[str, Path, Path]:
     return uri, cwd, elsewhere
 
 
+@pytest.mark.slow  # tox stays under 10 minutes on 2 cores; run with -m slow
 def test_sqlite_store_elsewhere_keeps_its_artifacts_beside_it(far_store):
     uri, cwd, elsewhere = far_store
     assert list(cwd.iterdir()) == []  # no ./mlruns shared with other stores
@@ -334,6 +335,7 @@ def test_data_dir_that_is_a_file(tmp_path):
 # --- 9-11. data -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # tox stays under 10 minutes on 2 cores; run with -m slow
 @needs_unprivileged
 @pytest.mark.skipif(not SHARED_BANKNOTE.is_file(), reason="no offline UCI mirror")
 def test_read_only_data_dir_reports_the_bad_file_and_runs_the_rest(open_tmp):

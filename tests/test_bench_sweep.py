@@ -119,6 +119,7 @@ def test_second_run_of_the_same_selection_starts_nothing(sweep):
     assert len(_runs(uri, "e2e")) == len(before)
 
 
+@pytest.mark.slow  # tox stays under 10 minutes on 2 cores; run with -m slow
 def test_same_seed_same_scores_across_sweeps(sweep, tmp_path):
     uri, *_ = sweep
     again = f"sqlite:///{tmp_path}/again.db"
