@@ -91,3 +91,28 @@ def test_cuda_trial_records_the_allocator_peak():
     assert result.tags["bench.memory_meter"] == "cuda-max-allocated"
     assert result.metrics["peak_gpu_mem_bytes"] > 0
     assert result.metrics["peak_train_mem_bytes"] == result.metrics["peak_gpu_mem_bytes"]
+
+
+FIRST_FIT = """
+import bench  # before torch, as the CLI and its workers import it
+import json, numpy as np
+import ff
+from bench.meters import measure_fit, warm_up
+warm_up()
+X = np.random.default_rng(0).standard_normal((512, 100)).astype(np.float32)
+peaks = []
+for _ in range(2):
+    det = ff.OneClassDetector("goodness", "mlp", "ff", widths=[1024, 1024], batch_size=128,
+                              max_steps=2)
+    det.build(X.shape[1:])
+    peaks.append(measure_fit(lambda: det.fit(X), "cpu").peak_train_mem_bytes)
+print(json.dumps(peaks))
+"""
+
+
+def test_first_fit_of_a_shape_is_not_charged_for_library_caches():
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", FIRST_FIT], cwd=root, capture_output=True,
+                         text=True, timeout=120, check=True)
+    first, second = json.loads(out.stdout.strip().splitlines()[-1])
+    assert first == pytest.approx(second, rel=0.05)  # without MKL_DISABLE_FAST_MM: +40%
