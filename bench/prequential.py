@@ -11,7 +11,6 @@ stream loop (scoring and updating, the same meter as ``fit`` in batch runs).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -19,7 +18,7 @@ import numpy as np
 
 from bench import schema
 from bench.metrics import auprc, auroc
-from bench.trial import Trial, TrialResult
+from bench.trial import Trial, TrialResult, detector_metrics, rule_metrics, run_tags
 
 #: Sliding windows for ``auroc_window``: this many scored samples, starting every
 #: ``WINDOW_STRIDE`` samples (windows lacking normals or anomalies are left out).
@@ -120,31 +119,16 @@ def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: flo
         schema.METRIC_STREAM_WARMUP_SECONDS: warmup_seconds,
     }
     if len(rules) > 1:
-        for rule, values in rules.items():
-            metrics[f"{schema.METRIC_AUROC}.{rule}"] = auroc(y, values)
-            metrics[f"{schema.METRIC_AUPRC}.{rule}"] = auprc(y, values)
-    if reading.peak_gpu_mem_bytes is not None:
-        metrics[schema.METRIC_PEAK_GPU_MEM] = reading.peak_gpu_mem_bytes
-    for name, attr in ((schema.METRIC_N_PARAMS, "n_params"), ("n_steps", "n_steps")):
-        value = getattr(detector, attr, None)
-        if value is not None:
-            metrics[name] = float(value)
+        metrics |= rule_metrics(y, rules)
+    metrics |= detector_metrics(detector, reading)
     windows = windowed_auroc(y, scores)
     for i, value in windows.items():
         metrics[f"{schema.METRIC_STREAM_AUROC_WINDOW}.{i}"] = value
     segment = np.asarray(stream.segment[warmup:])
     if len(np.unique(stream.segment)) > 1:
         metrics[schema.METRIC_STREAM_DRIFT_AT] = float(np.argmax(segment != segment[0]))
-    prov = stream.provenance
-    tags = {
-        schema.TAG_DEVICE: str(device),
-        schema.TAG_MEMORY_METER: reading.meter,
-        schema.TAG_DATA_PROTOCOL: prov.protocol,
-        schema.TAG_DATA_SOURCE: prov.source,
-        schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),
-        schema.TAG_DATA_PREPROCESSING: prov.preprocessing,
-        schema.TAG_STREAM_WINDOW: f"{WINDOW}/{WINDOW_STRIDE}",
-    }
+    tags = run_tags(stream.provenance, device, reading)
+    tags[schema.TAG_STREAM_WINDOW] = f"{WINDOW}/{WINDOW_STRIDE}"
     params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
     others = list(rules) if len(rules) > 1 else []  # networks: every rule, as in batch runs
     columns = ("score", *(f"score.{k}" for k in others), "source_row", "segment")

@@ -154,19 +154,11 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         schema.METRIC_ANOMALY_RATIO: float(y.mean()),
         schema.METRIC_N_FEATURES: float(np.prod(split.X_train.shape[1:])),
     }
-    for rule, values in rules.items():
-        metrics[f"{schema.METRIC_AUROC}.{rule}"] = auroc(y, values)
-        metrics[f"{schema.METRIC_AUPRC}.{rule}"] = auprc(y, values)
+    metrics |= rule_metrics(y, rules) | detector_metrics(detector, reading)
     for phase, seconds in getattr(detector, "phase_seconds", {}).items():
         metrics[f"{phase}_seconds"] = seconds
     for layer, share in getattr(detector, "centre_eps_share", {}).items():
         metrics[f"{schema.METRIC_CENTRE_EPS_SHARE}.{layer}"] = share
-    if reading.peak_gpu_mem_bytes is not None:
-        metrics[schema.METRIC_PEAK_GPU_MEM] = reading.peak_gpu_mem_bytes
-    for name, attr in ((schema.METRIC_N_PARAMS, "n_params"), ("n_steps", "n_steps")):
-        value = getattr(detector, attr, None)
-        if value is not None:
-            metrics[name] = float(value)
     if metrics.get("n_steps"):
         train_seconds = metrics.get("train_seconds", reading.seconds)
         metrics[schema.METRIC_STEP_SECONDS] = train_seconds / metrics["n_steps"]
@@ -175,18 +167,9 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         metrics[schema.METRIC_DEPTH] = float(len(widths))
         metrics[schema.METRIC_WIDTH] = float(max(widths))
 
-    prov = split.provenance
     curves = getattr(detector, "history", {})  # per-epoch training curves: MLflow step metrics
     step_metrics = {name: dict(enumerate(values)) for name, values in curves.items()}
-    tags = {
-        schema.TAG_DEVICE: str(device),
-        schema.TAG_MEMORY_METER: reading.meter,
-        schema.TAG_DATA_PROTOCOL: prov.protocol,
-        schema.TAG_DATA_SOURCE: prov.source,
-        schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),
-        schema.TAG_DATA_PREPROCESSING: prov.preprocessing,
-        schema.TAG_THREADS: str(torch.get_num_threads()),
-    }
+    tags = run_tags(split.provenance, device, reading)
     if hasattr(detector, "collapsed"):
         tags[schema.TAG_COLLAPSED] = ",".join(detector.collapsed)
     params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
@@ -205,3 +188,39 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
         score_columns=columns,
         step_metrics=step_metrics,
     )
+
+
+def rule_metrics(y: np.ndarray, rules: dict[str, np.ndarray]) -> dict[str, float]:
+    """``auroc.<rule>`` and ``auprc.<rule>`` for every scoring rule of a network."""
+    out = {}
+    for rule, values in rules.items():
+        out[f"{schema.METRIC_AUROC}.{rule}"] = auroc(y, values)
+        out[f"{schema.METRIC_AUPRC}.{rule}"] = auprc(y, values)
+    return out
+
+
+def detector_metrics(detector: Any, reading: Any) -> dict[str, float]:
+    """What every trial logs alike from its detector: parameter and step counts, GPU peak."""
+    out = {}
+    if reading.peak_gpu_mem_bytes is not None:
+        out[schema.METRIC_PEAK_GPU_MEM] = reading.peak_gpu_mem_bytes
+    for name, attr in ((schema.METRIC_N_PARAMS, "n_params"), ("n_steps", "n_steps")):
+        value = getattr(detector, attr, None)
+        if value is not None:
+            out[name] = float(value)
+    return out
+
+
+def run_tags(prov: Any, device: str, reading: Any) -> dict[str, str]:
+    """Device, memory meter, the data's provenance and torch's threads: every trial's tags."""
+    import torch
+
+    return {
+        schema.TAG_DEVICE: str(device),
+        schema.TAG_MEMORY_METER: reading.meter,
+        schema.TAG_DATA_PROTOCOL: prov.protocol,
+        schema.TAG_DATA_SOURCE: prov.source,
+        schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),
+        schema.TAG_DATA_PREPROCESSING: prov.preprocessing,
+        schema.TAG_THREADS: str(torch.get_num_threads()),
+    }
