@@ -7,7 +7,10 @@ Memory meters (named on every run as ``bench.memory_meter``):
 - ``memray-peak-heap`` (CPU, elsewhere): the same figure from a ``memray.Tracker`` (peak of
   the heap bytes allocated while ``fit`` runs). Both leave out what was allocated before
   ``fit`` (interpreter, libraries, data), so the figure shows what training itself holds
-  (activations, grads, optimizer state).
+  (activations, grads, optimizer state) and the BLAS library's per-call scratch, which
+  ``bench`` keeps per call (``MKL_DISABLE_FAST_MM``) so every fit pays it alike, whatever ran
+  before it in the process (about 8 MiB with 2 threads, equal for FF and its twins at one
+  width: compare them by difference as well as by ratio).
   Detectors with a ``build(sample_shape)`` method get their network built before the meter
   starts, so parameters are not counted either (``n_params`` reports them).
 - ``cuda-max-allocated`` (CUDA): ``torch.cuda.max_memory_allocated`` during ``fit`` minus what

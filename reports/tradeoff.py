@@ -425,7 +425,8 @@ def section(doc: Any, runs: pd.DataFrame) -> None:
         "bp `sum`, bpl `last`, untrained `sum`; every rule is in `results.csv` as "
         "`auroc.<rule>`); memory is the peak training memory during `fit` (meter "
         f"{', '.join(sorted(set(t['meter']) - {''})) or MISSING}; parameters allocated "
-        "before the meter starts; for the untrained control only its calibration). "
+        "before the meter starts, the BLAS library's per-call scratch inside, the same for "
+        "FF and its twins at one width; for the untrained control only its calibration). "
         "Aggregation: runs of one trial averaged, normal classes averaged per seed, then "
         "mean ± std (ddof=1) over seeds. The accuracy sections above leave this suite's "
         "runs out (a detector there is a grid of networks, not one).",

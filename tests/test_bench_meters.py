@@ -38,8 +38,8 @@ def test_bp_peak_grows_with_depth_and_ff_peak_stays_flat(twin):
     bp2, bp8 = _peak(twin, 2), _peak(twin, 8)
     ff2, ff8 = _peak("ff", 2), _peak("ff", 8)
     assert bp8 - bp2 >= 0.8 * 6 * ANALYTIC_PER_LAYER
-    assert ff8 <= 1.2 * ff2
-    assert bp8 >= 2 * ff8
+    assert ff8 - ff2 <= 0.2 * ANALYTIC_PER_LAYER  # FF holds one layer's graph at a time
+    assert bp8 - ff8 >= 0.8 * 6 * ANALYTIC_PER_LAYER  # BLAS scratch is in both: compare bytes
 
 
 def test_meter_counts_allocations_made_inside_fit_only():
@@ -78,7 +78,7 @@ def test_preloaded_malloc_meter_agrees_with_the_picture(tmp_path):
     assert got["four_mib"] == pytest.approx(4 * 2**20, rel=0.05)
     for twin in ("bp", "bpl"):
         assert got[f"{twin}8"] - got[f"{twin}2"] >= 0.8 * 6 * ANALYTIC_PER_LAYER
-    assert got["ff8"] <= 1.2 * got["ff2"]
+    assert got["ff8"] - got["ff2"] <= 0.2 * ANALYTIC_PER_LAYER
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

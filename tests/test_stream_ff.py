@@ -56,5 +56,5 @@ def test_ff_online_update_holds_one_layer_graph_at_a_time():
     ff2, ff8 = _update_peak("ff", 2), _update_peak("ff", 8)
     bp2, bp8 = _update_peak("bp", 2), _update_peak("bp", 8)
     assert bp8 - bp2 >= 0.8 * 6 * ANALYTIC_PER_LAYER  # the twin keeps every layer's graph
-    assert ff8 <= 1.2 * ff2
-    assert bp8 >= 2 * ff8
+    assert ff8 - ff2 <= 0.2 * ANALYTIC_PER_LAYER
+    assert bp8 - ff8 >= 0.8 * 6 * ANALYTIC_PER_LAYER  # BLAS scratch is in both: compare bytes
