@@ -26,6 +26,11 @@ TAG_SCHEMA = "bench.schema"
 TAG_GIT_COMMIT = "bench.git_commit"
 TAG_DEVICE = "bench.device"  # cpu | cuda:0 ...
 TAG_MEMORY_METER = "bench.memory_meter"  # e.g. "memray-peak-heap" or "cuda-max-allocated"
+TAG_METER_VERSION = "bench.meter_version"  # METER_VERSION: reports drop older memory figures
+#: What a memory figure means; raised when that changes, so old and new figures never mix
+#: (it is in every trial's key, so a resumed sweep measures again). 2: the BLAS library's
+#: per-call scratch is in every fit alike (MKL_DISABLE_FAST_MM, see bench.meters).
+METER_VERSION = 2
 TAG_SUITE = "bench.suite"
 TAG_HOST = "bench.host"
 TAG_CPU = "bench.cpu"

@@ -35,8 +35,8 @@ class Trial:
     def key(self) -> str:
         """Stable content hash: same trial, same hash, in any process or machine.
 
-        It covers the data files' sha256 when known, so a changed file makes new trials, and
-        the dataset's version past 1, so a changed split does too."""
+        It covers the data files' sha256 when known, so a changed file makes new trials, the
+        dataset's version past 1, so a changed split does too, and the memory meter's."""
         content = {
             "detector": self.detector,
             "detector_version": self.detector_version,
@@ -49,6 +49,8 @@ class Trial:
             content["data_sha256"] = self.data_sha256
         if self.dataset_version != 1:
             content["dataset_version"] = self.dataset_version
+        if schema.METER_VERSION != 1:
+            content["meter_version"] = schema.METER_VERSION
         blob = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
@@ -218,6 +220,7 @@ def run_tags(prov: Any, device: str, reading: Any) -> dict[str, str]:
     return {
         schema.TAG_DEVICE: str(device),
         schema.TAG_MEMORY_METER: reading.meter,
+        schema.TAG_METER_VERSION: str(schema.METER_VERSION),
         schema.TAG_DATA_PROTOCOL: prov.protocol,
         schema.TAG_DATA_SOURCE: prov.source,
         schema.TAG_DATA_SHA256: json.dumps(prov.sha256, sort_keys=True),

@@ -38,6 +38,7 @@ _COLUMNS = {
     "detector_version": tag(schema.TAG_DETECTOR_VERSION),
     "suite": tag(schema.TAG_SUITE),
     "meter": tag(schema.TAG_MEMORY_METER),
+    "meter_version": tag(schema.TAG_METER_VERSION),
     "auroc": metric(schema.METRIC_AUROC),
     "auprc": metric(schema.METRIC_AUPRC),
     "fit_seconds": metric(schema.METRIC_FIT_SECONDS),
@@ -94,7 +95,15 @@ def simple(runs: pd.DataFrame) -> pd.DataFrame:
     for k in _COLUMNS.keys() - set(_TEXT):
         out[k] = pd.to_numeric(out[k], errors="coerce")
     out["status"] = column(runs, "status")
-    return out
+    return _newest_memory(out)
+
+
+def _newest_memory(s: pd.DataFrame) -> pd.DataFrame:
+    """Memory figures of an older meter version (runs without the tag count as 1) left out
+    (NaN) when newer ones are present: what they measured is not what the newer ones do."""
+    version = pd.to_numeric(s.pop("meter_version"), errors="coerce").fillna(1)
+    s.loc[version < version.max(), "peak_train_mem_bytes"] = np.nan
+    return s
 
 
 def main_trials(runs: pd.DataFrame) -> pd.DataFrame:

@@ -346,3 +346,18 @@ def test_cnn_runs_take_depth_and_width_from_their_channels():
         rows.append(row)
     t = tradeoff.trade_runs(pd.DataFrame(rows))
     assert sorted(zip(t["depth"], t["width"], strict=True)) == [(3, 8), (4, 128)]
+
+
+def test_memory_of_an_older_meter_version_is_left_out(runs: pd.DataFrame) -> None:
+    from reports import stats
+
+    new = runs.assign(**{f"tags.{schema.TAG_METER_VERSION}": str(schema.METER_VERSION)})
+    new["run_id"] = new["run_id"] + "-new"
+    new["metrics.peak_train_mem_bytes"] *= 3
+    s = stats.simple(pd.concat([runs, new], ignore_index=True))
+    assert s["peak_train_mem_bytes"].iloc[: len(runs)].isna().all()
+    assert s["peak_train_mem_bytes"].iloc[len(runs) :].tolist() == pytest.approx(
+        new["metrics.peak_train_mem_bytes"].tolist()
+    )
+    assert s["auroc"].notna().sum() == 2 * len(runs)  # accuracy does not depend on the meter
+    assert stats.simple(runs)["peak_train_mem_bytes"].notna().all()  # one version: all kept
