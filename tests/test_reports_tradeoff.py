@@ -162,6 +162,7 @@ def test_comparisons_recompute_by_hand(runs):
         mem_ff = _blocks(runs, ff, c.depth, c.width, "metrics.peak_train_mem_bytes").mean()
         mem_twin = _blocks(runs, twin, c.depth, c.width, "metrics.peak_train_mem_bytes").mean()
         assert c.memory_ratio == pytest.approx(mem_twin / mem_ff)
+        assert c.memory_saved == pytest.approx(mem_twin - mem_ff)
         assert c.ff_auroc == pytest.approx(a.mean()) and c.twin_auroc == pytest.approx(b.mean())
     assert [c.p_holm for c in comps] == pytest.approx(list(_holm(raw)))
 
@@ -281,6 +282,11 @@ def test_twin_table_splits_per_network_for_latex():
     other = [dataclasses.replace(c, objective="goodness") for c in comps]
     table = tradeoff.comparison_table(comps + other)
     parts = tradeoff.latex_parts(table)
+    saved = table.header.index("MiB saved")
+    by_key = {(c.objective, c.twin, c.depth, c.width): c for c in comps + other}
+    for row in table.rows:
+        c = by_key[(row[0].removesuffix("-mlp"), row[1], int(row[2]), int(row[3]))]
+        assert float(row[saved]) == pytest.approx(c.memory_saved / 2**20, rel=0.01)
     assert [len(p.rows) for p in parts] == [len(comps), len(other)]
     assert [p.rows[0][0] for p in parts] == ["goodness-mlp", f"{OBJ}-mlp"]
     assert sum(len(p.rows) for p in parts) == len(table.rows)
