@@ -36,6 +36,7 @@ from torch import Tensor
 from ff.detector import defaults
 from ff.networks import LayerStack, build_mlp
 from ff.objectives import make_objective
+from ff.optim import Optimizer
 from ff.training import Targets, init_centres, make_optimizer
 
 ONLINE_OBJECTIVES = ("goodness", "sigmoid-goodness", "hb-svdd")
@@ -107,7 +108,7 @@ class OnlineOneClassLearner:
         self.n_steps = 0
         self._net: LayerStack | None = None
         self._targets: Targets = {}
-        self._optimizers: list[torch.optim.Optimizer] = []
+        self._optimizers: list[Optimizer] = []
         self._scale: Tensor | None = None
         self._seen = 0
 

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ff.networks import LayerStack
 from ff.objectives import HardBoundarySVDD, Objective, RadiusSVDD
+from ff.optim import LeanAdam, LeanSGD, Optimizer
 
 # layer index -> objective trained (and scored) on that layer's output
 Targets = dict[int, Objective]
@@ -43,12 +44,13 @@ class LoopConfig:
 
 def make_optimizer(
     params: list[nn.Parameter], name: str, lr: float, weight_decay: float
-) -> torch.optim.Optimizer:
-    """Adam, or plain SGD (no momentum, so it holds no optimizer state)."""
+) -> Optimizer:
+    """Adam, or plain SGD (no momentum, so it holds no optimizer state): torch's updates
+    without ``torch.optim.Optimizer``'s per-call overhead (see :mod:`ff.optim`)."""
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return LeanAdam(params, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+        return LeanSGD(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(f"unknown optimizer {name!r}; choose from ['adam', 'sgd']")
 
 
@@ -76,7 +78,7 @@ def init_centres(net: LayerStack, targets: Targets, X: Tensor, batch_size: int) 
 
 
 def ff_step(
-    net: LayerStack, targets: Targets, optimizers: list[torch.optim.Optimizer], fused: bool
+    net: LayerStack, targets: Targets, optimizers: list[Optimizer], fused: bool
 ) -> Step:
     """One FF update of every layer on a mini-batch; returns each layer's detached stats."""
 
@@ -103,7 +105,7 @@ def ff_step(
     return step
 
 
-def bp_step(net: LayerStack, targets: Targets, optimizer: torch.optim.Optimizer) -> Step:
+def bp_step(net: LayerStack, targets: Targets, optimizer: Optimizer) -> Step:
     """One end-to-end update from the sum of the targets' losses (no detach anywhere)."""
 
     def step(x: Tensor) -> dict[int, Tensor]:
