@@ -50,6 +50,7 @@ TRAINING_KEYS = (
     "radius_update_every",
     "radius_warmup_epochs",
     "centre_eps",
+    "variance_floor",
 )
 
 _CHOICES: dict[str, tuple[Any, ...]] = {
@@ -76,7 +77,9 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     normalisation between layers) is on by default: FF needs it (without it a layer could read
     the previous layer's goodness from its input's length, Hinton 2022), and the twins share the
     network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved at fit time
-    from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128).
+    from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128). Goodness
+    objectives have ``variance_floor``, their collapse guard, off (0; see
+    :class:`ff.objectives.Goodness`).
     """
     check_choice("objective", objective, OBJECTIVES)
     check_choice("arch", arch, ARCHS)
@@ -101,9 +104,11 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     }
     if mode == "ff":
         hp["update"] = "sequential"
+    if not svdd:
+        hp["variance_floor"] = 0.0  # the collapse guard, off (ff.objectives.Goodness)
     if mode == "untrained":
         for key in TRAINING_KEYS:
-            del hp[key]
+            hp.pop(key, None)
     if arch == "mlp":
         hp["widths"] = [128, 64, 32]
     else:
@@ -131,6 +136,9 @@ def _validate_hparams(hp: dict[str, Any]) -> None:
     cap = hp.get("max_steps")
     if cap is not None and not positive_int(cap):
         raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")
+    floor = hp.get("variance_floor", 0.0)
+    if isinstance(floor, bool) or not isinstance(floor, int | float) or not floor >= 0:
+        raise ValueError(f"variance_floor must be a number >= 0, got {floor!r}")
     if not 0.0 < hp["nu"] < 1.0:
         raise ValueError(f"nu must lie in (0, 1), got {hp['nu']!r}")
     if not isinstance(hp["normalise"], bool):
@@ -249,7 +257,13 @@ class OneClassDetector:
     # ---- training ---------------------------------------------------------------------------
     def _objective(self) -> Objective:
         hp = self.hparams
-        return make_objective(self.objective, hp["theta"], hp["nu"], hp.get("centre_eps", 0.0))
+        return make_objective(
+            self.objective,
+            hp["theta"],
+            hp["nu"],
+            hp.get("centre_eps", 0.0),
+            hp.get("variance_floor", 0.0),
+        )
 
     def _train(self, net: LayerStack, targets: Targets, x: Tensor, gen: torch.Generator) -> int:
         """The optimizer steps of ``ff``, ``bp`` or ``bpl``; returns how many were taken."""

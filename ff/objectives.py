@@ -39,6 +39,15 @@ class Objective:
         """Per-sample anomaly score from statistics (higher = more anomalous)."""
         raise NotImplementedError
 
+    def penalty(self, h: Tensor) -> Tensor | float:
+        """A batch-level term added to the training loss (none here)."""
+        return 0.0
+
+    def train_loss(self, h: Tensor, s: Tensor) -> Tensor:
+        """What a training step minimises on a batch: the loss from its statistics ``s``
+        (``stat(h)``) plus :meth:`penalty`."""
+        return self.loss_from(s) + self.penalty(h)
+
     def loss(self, h: Tensor) -> Tensor:
         return self.loss_from(self.stat(h))
 
@@ -52,10 +61,22 @@ class Goodness(Objective):
     ``g = sum(h**2)`` over the layer's features (not divided by their number: every layer
     after the first sees unit-length inputs, so the sum is on a comparable scale across
     widths, while a mean would shrink with width).
+
+    On normals alone the loss is minimised by the zero map (collapse). ``variance_floor`` v > 0
+    is a label-free guard against it: the step also minimises ``relu(v * theta - V)``, where V
+    is the batch's total variance of the layer's outputs (the sum of each unit's variance), so
+    the outputs cannot all shrink to one point while anomalies could still land elsewhere. The
+    score is unchanged. v = 0 (the default) is the plain objective.
     """
 
-    def __init__(self, theta: float):
-        self.theta = theta
+    def __init__(self, theta: float, variance_floor: float = 0.0):
+        self.theta, self.variance_floor = theta, variance_floor
+
+    def penalty(self, h: Tensor) -> Tensor | float:
+        if self.variance_floor <= 0:
+            return 0.0
+        spread = flat(h).var(0, correction=0).sum()
+        return F.relu(self.variance_floor * self.theta - spread)
 
     def stat(self, h: Tensor) -> Tensor:
         return flat(h).pow(2).sum(1)
@@ -146,12 +167,15 @@ class LeastSquaresSVDD(RadiusSVDD):
         return self.r2 + (s - self.r2).pow(2).mean() / self.nu
 
 
-def make_objective(name: str, theta: float, nu: float, eps: float) -> Objective:
-    """A fresh objective (with its own state) for one layer."""
+def make_objective(
+    name: str, theta: float, nu: float, eps: float, variance_floor: float = 0.0
+) -> Objective:
+    """A fresh objective (with its own state) for one layer (``variance_floor``: goodness
+    objectives' collapse guard, see :class:`Goodness`)."""
     if name == "goodness":
-        return Goodness(theta)
+        return Goodness(theta, variance_floor)
     if name == "sigmoid-goodness":
-        return SigmoidGoodness(theta)
+        return SigmoidGoodness(theta, variance_floor)
     if name == "hb-svdd":
         return HardBoundarySVDD(eps)
     if name == "sb-svdd":

@@ -87,7 +87,7 @@ def ff_step(
         total: Tensor | None = None
         for k, h in enumerate(net.outputs(x, detach=True)):
             s = targets[k].stat(h)
-            loss = targets[k].loss_from(s)
+            loss = targets[k].train_loss(h, s)
             stats[k] = s.detach()
             if fused:
                 total = loss if total is None else total + loss
@@ -114,7 +114,7 @@ def bp_step(net: LayerStack, targets: Targets, optimizer: Optimizer) -> Step:
         for k, h in enumerate(net.outputs(x, detach=False)):
             if k in targets:
                 s = targets[k].stat(h)
-                loss = targets[k].loss_from(s)
+                loss = targets[k].train_loss(h, s)
                 total = loss if total is None else total + loss
                 stats[k] = s.detach()
         assert total is not None, "bp_step needs at least one target"

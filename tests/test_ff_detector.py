@@ -230,3 +230,19 @@ def test_training_curves_and_collapse_flags():
     assert set(svdd.history) == {"train_stat.layer3", "train_loss.layer3"}  # trained layer only
     assert set(svdd.centre_eps_share) == {"layer3"} and 0 <= svdd.centre_eps_share["layer3"] <= 1
     assert svdd.collapsed == []
+
+
+def test_variance_floor_keeps_goodness_layers_from_collapsing():
+    guarded = ff.OneClassDetector("goodness", "mlp", "ff", epochs=30, variance_floor=0.5)
+    guarded.fit(NORMAL)
+    assert guarded.collapsed == []  # the plain objective collapses layer 2 (test above)
+    assert min(guarded.history["train_stat.layer2"]) > 100 * ff.detector.COLLAPSE_GOODNESS
+    # it acts in bp too (every layer's loss), and only when on
+    a = ff.OneClassDetector("goodness", "mlp", "bp", epochs=2, variance_floor=0.0).fit(NORMAL)
+    b = ff.OneClassDetector("goodness", "mlp", "bp", epochs=2, variance_floor=0.3).fit(NORMAL)
+    assert not np.array_equal(a.score_samples(TEST_X), b.score_samples(TEST_X))
+    for bad in (-0.1, "x", True):
+        with pytest.raises(ValueError, match="variance_floor"):
+            ff.OneClassDetector("goodness", "mlp", "ff", variance_floor=bad)
+    with pytest.raises(ValueError, match="variance_floor"):  # an SVDD has no such guard
+        ff.OneClassDetector("hb-svdd", "mlp", "ff", variance_floor=0.5)
