@@ -261,6 +261,24 @@ def _merge_sweep_file(args: argparse.Namespace) -> tuple[Any, dict[str, bool]]:
     return sweep, given
 
 
+def _names(names: list[str], shown: int = 4) -> str:
+    more = f", ... ({len(names)} in all)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _pairs_text(skips: list[Any], shown: int = 8) -> str:
+    """Skipped (detector, dataset) pairs in a line: as detectors x datasets when they are all
+    the pairs of those, else the first few (the sweep's summary run lists every one)."""
+    detectors = list(dict.fromkeys(s.detector for s in skips))
+    datasets = list(dict.fromkeys(s.dataset for s in skips))
+    if len(skips) > shown and len(skips) == len(detectors) * len(datasets):
+        return f"detectors {_names(detectors)} on datasets {_names(datasets)}"
+    pairs = [f"{s.detector} on {s.dataset}" for s in skips]
+    rest = len(pairs) - shown
+    more = f", and {rest} more (in the summary run)" if rest > 0 else ""
+    return ", ".join(pairs[:shown]) + more
+
+
 def _run(args: argparse.Namespace) -> int:
     # Usage errors that need no heavy imports (torch, PyOD, MLflow) come first.
     sweep, given = _merge_sweep_file(args)
@@ -305,11 +323,11 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
-    by_reason: dict[str, list[str]] = {}
+    by_reason: dict[str, list[Any]] = {}
     for skip in plan.skipped:
-        by_reason.setdefault(skip.reason, []).append(f"{skip.detector} on {skip.dataset}")
-    for reason, pairs in by_reason.items():
-        print(f"skipped {len(pairs)} pair(s) ({reason}): {', '.join(pairs)}")
+        by_reason.setdefault(skip.reason, []).append(skip)
+    for reason, skips in by_reason.items():
+        print(f"skipped {len(skips)} pair(s) ({reason}): {_pairs_text(skips)}")
     if args.dry_run:
         for trial in plan.trials:
             print(f"{trial.key}  {trial.run_name}  {json.dumps(trial.hparams, sort_keys=True)}")

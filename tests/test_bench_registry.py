@@ -117,3 +117,16 @@ def test_a_dataset_version_past_one_changes_the_trial_hash():
     assert plain.dataset_version == 1  # and then the hash is what it was before versions
     assert plain.key == Trial(plain.detector, plain.dataset, plain.normal_class, plain.seed,
                               plain.hparams, plain.detector_version, plain.suite).key
+
+
+def test_skipped_pairs_print_in_one_short_line():
+    from bench.cli import _pairs_text
+    from bench.runner import Skip
+
+    grid = [Skip(d, s, "why") for d in ("a", "b", "c") for s in ("x", "y", "z", "w", "v")]
+    assert _pairs_text(grid) == "detectors a, b, c on datasets x, y, z, w, ... (5 in all)"
+    few = grid[:3]
+    assert _pairs_text(few) == "a on x, a on y, a on z"
+    ragged = grid[:11]  # not every pair of its detectors and datasets
+    text = _pairs_text(ragged)
+    assert text.startswith("a on x, a on y") and text.endswith("and 3 more (in the summary run)")
