@@ -192,7 +192,7 @@ class OnlineOneClassLearner:
             t1 = self._clock()
             self._targets[k].loss_from(s).backward()
             self._optimizers[k].step()
-            self._optimizers[k].zero_grad(set_to_none=True)
+            self._optimizers[k].zero_grad()
             self.seconds["score"] += t1 - t0
             self.seconds["update"] += self._clock() - t1
         return torch.stack(cols, 1)
@@ -209,7 +209,7 @@ class OnlineOneClassLearner:
         total = sum(self._targets[k].loss_from(s) for k, s in stats.items())
         total.backward()  # type: ignore[union-attr]
         self._optimizers[0].step()
-        self._optimizers[0].zero_grad(set_to_none=True)
+        self._optimizers[0].zero_grad()
         self.seconds["score"] += t1 - t0
         self.seconds["update"] += self._clock() - t1
         return cols

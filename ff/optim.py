@@ -31,12 +31,10 @@ class _Lean:
     def _with_grads(self) -> list[Tensor]:
         return [p for p in self.params if p.grad is not None]
 
-    def zero_grad(self, set_to_none: bool = True) -> None:
+    def zero_grad(self) -> None:
+        """Gradients dropped (``set_to_none=True``, torch's default)."""
         for p in self.params:
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.zero_()
+            p.grad = None
 
 
 class LeanAdam(_Lean):
@@ -46,6 +44,8 @@ class LeanAdam(_Lean):
     @torch.no_grad()
     def step(self) -> None:
         params = self._with_grads()
+        if not params:  # as torch.optim.Adam: nothing to update
+            return
         for p in params:  # lazily, as torch.optim.Adam: state exists once a gradient does
             if p not in self.state:
                 zeros = torch.zeros_like(p, memory_format=torch.preserve_format)

@@ -94,12 +94,12 @@ def ff_step(
             else:
                 loss.backward()
                 optimizers[k].step()
-                optimizers[k].zero_grad(set_to_none=True)
+                optimizers[k].zero_grad()
         if fused and total is not None:
             total.backward()
             for opt in optimizers:
                 opt.step()
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
         return stats
 
     return step
@@ -120,7 +120,7 @@ def bp_step(net: LayerStack, targets: Targets, optimizer: Optimizer) -> Step:
         assert total is not None, "bp_step needs at least one target"
         total.backward()
         optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         return stats
 
     return step

@@ -33,7 +33,7 @@ def test_same_parameters_as_torch_optimizer_after_every_step(lean, torch_opt):
                 net[0].requires_grad_(False)
             net(x).square().mean().backward()
             opt.step()
-            opt.zero_grad(set_to_none=True)
+            opt.zero_grad()
             net[0].requires_grad_(True)
         for p, q in zip(a.parameters(), b.parameters(), strict=True):
             assert torch.equal(p, q), step
