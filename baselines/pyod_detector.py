@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 from typing import Any
@@ -31,6 +32,116 @@ def _jsonable(value: Any) -> Any:
 
 SET_BY_WRAPPER = ("random_state", "device", "verbose", "n_features")
 
+#: PyOD's own keyword defaults (JSON-able ones, less what the wrapper sets) of the estimators
+#: the registry wraps, by ``"<module of pyod.models>:<class>"``: written out so the registry
+#: loads without PyOD (and the torch it imports); a test checks them against the installed
+#: PyOD's signatures (:func:`pyod_defaults`).
+PYOD_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ocsvm:OCSVM": {
+        "kernel": "rbf",
+        "degree": 3,
+        "gamma": "auto",
+        "coef0": 0.0,
+        "tol": 0.001,
+        "nu": 0.5,
+        "shrinking": True,
+        "cache_size": 200,
+        "max_iter": -1,
+        "contamination": 0.1,
+    },
+    "iforest:IForest": {
+        "n_estimators": 100,
+        "max_samples": "auto",
+        "contamination": 0.1,
+        "max_features": 1.0,
+        "bootstrap": False,
+        "n_jobs": 1,
+        "behaviour": "old",
+    },
+    "knn:KNN": {
+        "contamination": 0.1,
+        "n_neighbors": 5,
+        "method": "largest",
+        "radius": 1.0,
+        "algorithm": "auto",
+        "leaf_size": 30,
+        "metric": "minkowski",
+        "p": 2,
+        "metric_params": None,
+        "n_jobs": 1,
+    },
+    "lof:LOF": {
+        "n_neighbors": 20,
+        "algorithm": "auto",
+        "leaf_size": 30,
+        "metric": "minkowski",
+        "p": 2,
+        "metric_params": None,
+        "contamination": 0.1,
+        "n_jobs": 1,
+        "novelty": True,
+    },
+    "ecod:ECOD": {"contamination": 0.1, "n_jobs": 1},
+    "copod:COPOD": {"contamination": 0.1, "n_jobs": 1},
+    "hbos:HBOS": {"n_bins": 10, "alpha": 0.1, "tol": 0.5, "contamination": 0.1},
+    "pca:PCA": {
+        "n_components": None,
+        "n_selected_components": None,
+        "contamination": 0.1,
+        "copy": True,
+        "whiten": False,
+        "svd_solver": "auto",
+        "tol": 0.0,
+        "iterated_power": "auto",
+        "weighted": True,
+        "standardization": True,
+    },
+    "auto_encoder:AutoEncoder": {
+        "contamination": 0.1,
+        "preprocessing": True,
+        "lr": 0.001,
+        "epoch_num": 10,
+        "batch_size": 32,
+        "optimizer_name": "adam",
+        "use_compile": False,
+        "compile_mode": "default",
+        "optimizer_params": {"weight_decay": 1e-05},
+        "hidden_neuron_list": [64, 32],
+        "hidden_activation_name": "relu",
+        "batch_norm": True,
+        "dropout_rate": 0.2,
+    },
+    "deep_svdd:DeepSVDD": {
+        "c": None,
+        "use_ae": False,
+        "hidden_neurons": None,
+        "hidden_activation": "relu",
+        "output_activation": "sigmoid",
+        "optimizer": "adam",
+        "epochs": 100,
+        "batch_size": 32,
+        "dropout_rate": 0.2,
+        "l2_regularizer": 5e-07,
+        "validation_size": 0.1,
+        "preprocessing": True,
+        "contamination": 0.1,
+        "learning_rate": 0.0001,
+    },
+}
+
+
+def estimator_class(model: str) -> type:
+    """The PyOD class named ``"<module of pyod.models>:<class>"`` (PyOD is imported here)."""
+    module, _, name = model.partition(":")
+    return getattr(importlib.import_module(f"pyod.models.{module}"), name)
+
+
+def model_defaults(model: str) -> dict[str, Any]:
+    """The written-out defaults of ``model`` (:data:`PYOD_DEFAULTS`), else its signature's."""
+    if model in PYOD_DEFAULTS:
+        return json.loads(json.dumps(PYOD_DEFAULTS[model]))  # a deep copy
+    return pyod_defaults(estimator_class(model))
+
 
 def pyod_defaults(estimator: type) -> dict[str, Any]:
     """The estimator's own keyword defaults (JSON-able ones), minus what the wrapper sets."""
@@ -43,13 +154,16 @@ def pyod_defaults(estimator: type) -> dict[str, Any]:
 
 
 class PyODDetector:
-    """Wrap a PyOD estimator class: ``fit`` on normals, ``score_samples`` = ``decision_function``.
+    """Wrap a PyOD estimator class (or its ``"module:Class"`` name): ``fit`` on normals,
+    ``score_samples`` = ``decision_function``.
 
     ``seed`` goes to ``random_state`` and ``device`` to ``device`` where the class takes them;
     ``hparams`` is the estimator's full ``get_params()`` after construction.
     """
 
-    def __init__(self, estimator: type, seed: int = 0, device: str = "cpu", **hparams: Any):
+    def __init__(self, estimator: type | str, seed: int = 0, device: str = "cpu", **hparams: Any):
+        if isinstance(estimator, str):
+            estimator = estimator_class(estimator)
         accepted = inspect.signature(estimator.__init__).parameters
         unknown = sorted(set(hparams) - set(accepted))
         if unknown:

@@ -280,7 +280,7 @@ def _pairs_text(skips: list[Any], shown: int = 8) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Usage errors that need no heavy imports (torch, PyOD, MLflow) come first.
+    # Usage errors (names, values) come first, before torch, PyOD or MLflow is imported.
     sweep, given = _merge_sweep_file(args)
     if args.seeds < 1 or args.workers < 1:
         raise UsageError("--seeds and --workers must be at least 1")
@@ -288,16 +288,10 @@ def _run(args: argparse.Namespace) -> int:
     env_dir = os.environ.get("BENCH_DATA_DIR")
     _check_dir("--data-dir", args.data_dir)
     _check_dir("BENCH_DATA_DIR", Path(env_dir) if env_dir and not args.data_dir else None)
-    if not args.dry_run:  # the store, before anything slow: unreachable, read-only, ...
-        from bench.tracking import check_store, resolve_tracking_uri
-
-        check_store(resolve_tracking_uri(args.tracking_uri))
 
     from bench.detectors import select_detectors
-    from bench.executors import RunOptions
-    from bench.runner import Skip, plan_sweep, run_sweep, unavailable_datasets
+    from bench.plan import Skip, plan_sweep
     from bench.suites import SUITES, Suite
-    from bench.tracking import Store
     from datasets import DATASETS, default_data_dir
 
     _plugins(args.include)
@@ -322,6 +316,13 @@ def _run(args: argparse.Namespace) -> int:
         plan = plan_sweep(detectors, datasets, suite, range(args.seeds), overrides, points)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if not args.dry_run:  # the store, before anything slow: unreachable, read-only, ...
+        from bench.tracking import check_store, resolve_tracking_uri
+
+        check_store(resolve_tracking_uri(args.tracking_uri))
+    from bench.executors import RunOptions
+    from bench.runner import run_sweep, unavailable_datasets
+    from bench.tracking import Store
 
     by_reason: dict[str, list[Any]] = {}
     for skip in plan.skipped:

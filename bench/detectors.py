@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from pyod.models.auto_encoder import AutoEncoder
-from pyod.models.copod import COPOD
-from pyod.models.deep_svdd import DeepSVDD
-from pyod.models.ecod import ECOD
-from pyod.models.hbos import HBOS
-from pyod.models.iforest import IForest
-from pyod.models.knn import KNN
-from pyod.models.lof import LOF
-from pyod.models.ocsvm import OCSVM
-from pyod.models.pca import PCA
-
-import ff
-import ff.deepsvdd as ff_deepsvdd
-import ff.online as ff_online
-from baselines.pyod_detector import PyODDetector, pyod_defaults
+import ff.hparams as ffhp
+from baselines.pyod_detector import PyODDetector, model_defaults
 from baselines.reference import InputNorm
 from baselines.streaming import RIVER_MODELS, RiverStreamDetector, river_defaults, river_description
 from bench.contract import Detector
 from bench.registry import Registry
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A factory that imports ``module.name`` when a detector is built, not when the registry
+    loads: listing detectors and refusing a bad name or value need neither torch nor PyOD."""
+
+    module: str
+    name: str
+    args: tuple[Any, ...] = ()
+
+    def __call__(self, **kwargs: Any) -> Detector:
+        factory = getattr(importlib.import_module(self.module), self.name)
+        return factory(*self.args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class DetectorSpec:
     ``(C, H, W)`` rows) or ``"stream"`` (an online detector: ``start`` / ``score_learn`` on
     stream datasets, run by ``bench.prequential``). ``version`` is part of every trial hash:
     bump it when a change to the detector's code should invalidate earlier results.
+    ``check`` refuses (``ValueError``) resolved hyperparameters the detector would refuse,
+    without building it; without one, :meth:`validate` builds the detector.
     """
 
     name: str
@@ -49,6 +53,7 @@ class DetectorSpec:
     inputs: str = "any"
     version: int = 1
     description: str = ""
+    check: Callable[[dict[str, Any]], None] | None = None
 
     def accepts(self, kind: str | bool) -> str | None:
         """Why this detector cannot run on data of ``kind`` (a dataset's kind: ``"tabular"``,
@@ -76,6 +81,17 @@ class DetectorSpec:
     def build(self, seed: int, device: str, hparams: Mapping[str, Any]) -> Detector:
         return self.factory(seed=seed, device=device, **hparams)
 
+    def validate(self, hparams: Mapping[str, Any]) -> None:
+        """Refuse (``ValueError`` / ``TypeError``) what the detector would refuse when built."""
+        if self.check is not None:
+            self.check(dict(hparams))
+        else:
+            self.build(0, "cpu", hparams)
+
+
+def _unchecked(hparams: dict[str, Any]) -> None:
+    """PyOD's estimators check their keywords when they are built, in ``fit``."""
+
 
 DETECTORS: Registry[DetectorSpec] = Registry("detector")
 
@@ -91,10 +107,10 @@ def _add(spec: DetectorSpec) -> None:
 # Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin).
 _VERSIONS = {"ff": 2, "bp": 2, "bpl": 1, "untrained": 1}
 _TWIN = {"ff": "bp", "bp": "ff", "bpl": "ff", "untrained": "ff"}
-for _objective in ff.OBJECTIVES:
-    for _arch in ff.ARCHS:
+for _objective in ffhp.OBJECTIVES:
+    for _arch in ffhp.ARCHS:
         _core = f"{_objective}-{_arch}"
-        for _mode in ff.MODES:
+        for _mode in ffhp.MODES:
             _variants = [("", {})]
             if _mode == "bpl":
                 _variants.append(("-nonorm", {"normalise": False}))
@@ -103,35 +119,37 @@ for _objective in ff.OBJECTIVES:
                     DetectorSpec(
                         name=f"{_mode}-{_core}{_suffix}",
                         family="ref" if _mode == "untrained" else _mode,
-                        factory=partial(ff.OneClassDetector, _objective, _arch, _mode),
-                        defaults={**ff.defaults(_objective, _arch, _mode), **_fixed},
+                        factory=Lazy("ff.detector", "OneClassDetector", (_objective, _arch, _mode)),
+                        defaults={**ffhp.defaults(_objective, _arch, _mode), **_fixed},
                         objective=_objective,
                         arch=_arch,
                         twin=f"{_mode}-{_core}" if _suffix else f"{_TWIN[_mode]}-{_core}",
                         inputs="images" if _arch == "cnn" else "any",
                         version=_VERSIONS[_mode],
-                        description=f"{_objective} on a {_arch}; {ff.MODE_TEXT[_mode]}"
+                        description=f"{_objective} on a {_arch}; {ffhp.MODE_TEXT[_mode]}"
                         + ("; no length normalisation" if _suffix else ""),
+                        check=ffhp.validate,
                     )
                 )
 
 # --- Deep SVDD with Ruff et al. (2018)'s published settings (ff.deepsvdd): autoencoder
 # pretraining, lr 1e-4 dropped x0.1 at epoch 50 of 150, batch 200, eval-mode centre; compare
 # with bpl-<core>-nonorm (the same objective placement under our defaults).
-for _objective in ff_deepsvdd.OBJECTIVES:
-    for _arch in ff.ARCHS:
+for _objective in ffhp.DSVDD_OBJECTIVES:
+    for _arch in ffhp.ARCHS:
         _add(
             DetectorSpec(
                 name=f"dsvdd-{_objective}-{_arch}",
                 family="dsvdd",
-                factory=partial(ff_deepsvdd.DeepSVDD, _objective, _arch),
-                defaults=ff_deepsvdd.deep_svdd_defaults(_objective, _arch),
+                factory=Lazy("ff.deepsvdd", "DeepSVDD", (_objective, _arch)),
+                defaults=ffhp.deep_svdd_defaults(_objective, _arch),
                 objective=_objective,
                 arch=_arch,
                 twin=f"bpl-{_objective}-{_arch}-nonorm",
                 inputs="images" if _arch == "cnn" else "any",
                 version=1,
-                description=ff_deepsvdd.describe(_objective, _arch),
+                description=ffhp.describe_deep_svdd(_objective, _arch),
+                check=ffhp.validate_deep_svdd,
             )
         )
 
@@ -146,28 +164,30 @@ _add(
 
 
 # --- PyOD baselines: one line each, with PyOD's own defaults ---
-def _pyod(name: str, estimator: type, description: str) -> None:
+def _pyod(name: str, model: str, description: str) -> None:
+    """``model``: ``"<module of pyod.models>:<class>"``, imported when the detector is built."""
     _add(
         DetectorSpec(
             name=name,
             family="pyod",
-            factory=partial(PyODDetector, estimator),
-            defaults=pyod_defaults(estimator),
+            factory=partial(PyODDetector, model),
+            defaults=model_defaults(model),
             description=description,
+            check=_unchecked,
         )
     )
 
 
-_pyod("pyod-ocsvm", OCSVM, "one-class SVM, RBF kernel")
-_pyod("pyod-iforest", IForest, "isolation forest")
-_pyod("pyod-knn", KNN, "k-nearest-neighbour distance")
-_pyod("pyod-lof", LOF, "local outlier factor")
-_pyod("pyod-ecod", ECOD, "empirical-CDF outlier detection")
-_pyod("pyod-copod", COPOD, "copula-based outlier detection")
-_pyod("pyod-hbos", HBOS, "histogram-based outlier score")
-_pyod("pyod-pca", PCA, "PCA reconstruction distance")
-_pyod("pyod-autoencoder", AutoEncoder, "fully connected autoencoder")
-_pyod("pyod-deepsvdd", DeepSVDD, "PyOD's backprop Deep SVDD")
+_pyod("pyod-ocsvm", "ocsvm:OCSVM", "one-class SVM, RBF kernel")
+_pyod("pyod-iforest", "iforest:IForest", "isolation forest")
+_pyod("pyod-knn", "knn:KNN", "k-nearest-neighbour distance")
+_pyod("pyod-lof", "lof:LOF", "local outlier factor")
+_pyod("pyod-ecod", "ecod:ECOD", "empirical-CDF outlier detection")
+_pyod("pyod-copod", "copod:COPOD", "copula-based outlier detection")
+_pyod("pyod-hbos", "hbos:HBOS", "histogram-based outlier score")
+_pyod("pyod-pca", "pca:PCA", "PCA reconstruction distance")
+_pyod("pyod-autoencoder", "auto_encoder:AutoEncoder", "fully connected autoencoder")
+_pyod("pyod-deepsvdd", "deep_svdd:DeepSVDD", "PyOD's backprop Deep SVDD")
 
 
 # --- Online (stream) detectors: the prequential protocol (bench.prequential, suite stream) ---
@@ -177,19 +197,20 @@ _pyod("pyod-deepsvdd", DeepSVDD, "PyOD's backprop Deep SVDD")
 # batch_size and warmup (--param batch_size=64 changes them all).
 _ONLINE_TWIN = {"ff": "bp", "bp": "ff", "bpl": "ff"}
 for _objective in ("hb-svdd",):
-    for _mode in ff_online.ONLINE_MODES:
+    for _mode in ffhp.ONLINE_MODES:
         _add(
             DetectorSpec(
                 name=f"{_mode}-online-{_objective}-mlp",
                 family=f"{_mode}-online",
-                factory=partial(ff_online.OnlineOneClassLearner, _objective, _mode),
-                defaults=ff_online.online_defaults(_objective, _mode),
+                factory=Lazy("ff.online", "OnlineOneClassLearner", (_objective, _mode)),
+                defaults=ffhp.online_defaults(_objective, _mode),
                 objective=_objective,
                 arch="mlp",
                 twin=f"{_ONLINE_TWIN[_mode]}-online-{_objective}-mlp",
                 inputs="stream",
-                description=f"online {_objective} on an MLP; {ff.MODE_TEXT[_mode]}; "
+                description=f"online {_objective} on an MLP; {ffhp.MODE_TEXT[_mode]}; "
                 "test-then-train, one step per batch",
+                check=partial(ffhp.validate_online, _mode),
             )
         )
 for _model in RIVER_MODELS:
@@ -200,8 +221,8 @@ for _model in RIVER_MODELS:
             factory=partial(RiverStreamDetector, _model),
             defaults={
                 **river_defaults(_model),
-                "batch_size": ff_online.STREAM_BATCH,
-                "warmup": ff_online.STREAM_WARMUP,
+                "batch_size": ffhp.STREAM_BATCH,
+                "warmup": ffhp.STREAM_WARMUP,
             },
             inputs="stream",
             description=river_description(_model),
@@ -250,7 +271,7 @@ _add(
         "test-stream-crash",
         "test",
         _StreamCrash,
-        {"batch_size": ff_online.STREAM_BATCH, "warmup": ff_online.STREAM_WARMUP},
+        {"batch_size": ffhp.STREAM_BATCH, "warmup": ffhp.STREAM_WARMUP},
         inputs="stream",
         description="raises in a stream",
     )

@@ -4,7 +4,6 @@ validation overhead (a few milliseconds a call, paid once per trial)."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -13,6 +12,8 @@ def auroc(labels: np.ndarray, scores: np.ndarray) -> float:
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError("AUROC needs both normal (0) and anomalous (1) test samples")
+    from scipy.stats import rankdata  # (on first use: usage errors come before scipy loads)
+
     ranks = rankdata(scores)
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 

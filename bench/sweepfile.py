@@ -252,7 +252,7 @@ def points(
     A ``[detector.X]`` table must match a selected detector; when the command line chose the
     detectors (not ``strict``), only a registered one."""
     from bench.detectors import DETECTORS
-    from bench.runner import hparam_problem
+    from bench.plan import hparam_problem
 
     specs = [DETECTORS.get(d) for d in detectors]
     for table in sweep.detectors:

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -318,9 +318,14 @@ def claim_alive(tags: dict[str, str], now: float | None = None) -> bool:
     return (now or time.time()) - beat < CLAIM_STALE_S
 
 
-@cache
 def environment_tags() -> dict[str, str]:
-    """Package versions, code version and host: the same for every run of one sweep."""
+    """Package versions, code version and host: the same for every run of one sweep (a
+    copy: the values are read once per process)."""
+    return dict(_environment_tags())
+
+
+@cache
+def _environment_tags() -> dict[str, str]:
     tags = {
         schema.TAG_VERSION: _version("ff-oneclass-bench"),
         schema.TAG_SCHEMA: schema.SCHEMA_VERSION,
@@ -451,9 +456,13 @@ class Store:
             self.client.set_terminated(run.info.run_id, "KILLED")
         return len(stale)
 
-    def claim(self, trial: Trial, rerun: bool = False) -> tuple[str | None, str]:
+    def claim(
+        self, trial: Trial, rerun: bool = False, tags: Mapping[str, str] | None = None
+    ) -> tuple[str | None, str]:
         """Claim ``trial`` for this sweep: ``(run id, "")``, or ``(None, why not)`` when it
-        is finished already (unless ``rerun``) or another live sweep holds it."""
+        is finished already (unless ``rerun``) or another live sweep holds it. The claim's run
+        carries the environment tags and ``tags`` (what is known before the trial runs), so
+        :meth:`record` writes only what the result adds."""
         key = trial.key
         if key in self._claims:  # claimed already (a dead worker's queue, handed on)
             return self._claims[key][0], ""
@@ -465,13 +474,14 @@ class Store:
                 if claim_alive(run.data.tags):
                     return None, "claimed by another sweep"
                 self.client.set_terminated(run.info.run_id, "KILLED")
-            tags = {
-                schema.TAG_TRIAL_HASH: key,
-                schema.TAG_SUITE: trial.suite,
+            claim_tags = {
+                **_trial_tags(trial, tags or {}),
                 TAG_CLAIM_OWNER: self.owner,
                 TAG_CLAIM_HEARTBEAT: str(int(time.time())),
             }
-            run = self.client.create_run(self.experiment_id, tags=tags, run_name=trial.run_name)
+            run = self.client.create_run(
+                self.experiment_id, tags=claim_tags, run_name=trial.run_name
+            )
         run_id = run.info.run_id
         if not self._locked and self._lost_race(key, run):
             self.client.delete_run(run_id)
@@ -517,15 +527,10 @@ class Store:
         self, result: TrialResult, extra_tags: dict[str, str], files: Sequence[Path] = ()
     ) -> str:
         """Write one trial as one run: params, tags, metrics, dataset inputs, artifacts
-        (``files`` too: the sweep file), final status."""
+        (``files`` too: the sweep file), final status. A claimed trial's run has its
+        environment and ``extra_tags`` from :meth:`claim` (given the same ``extra_tags``)."""
         trial = result.trial
-        tags = {
-            **environment_tags(),
-            **extra_tags,
-            **result.tags,
-            schema.TAG_TRIAL_HASH: trial.key,
-            schema.TAG_SUITE: trial.suite,
-        }
+        tags = {k: str(v) for k, v in result.tags.items()}
         if result.error:
             tags[schema.TAG_ERROR] = result.error[:5000]
         claimed = self._claims.pop(trial.key, None)
@@ -533,13 +538,13 @@ class Store:
             run = self.client.create_run(
                 self.experiment_id,
                 start_time=int(result.start_time * 1000),
-                tags={k: str(v) for k, v in tags.items()},
+                tags={**_trial_tags(trial, extra_tags), **tags},
                 run_name=trial.run_name,
             )
             run_id, artifact_uri = run.info.run_id, run.info.artifact_uri
+            tags = {}
         else:  # the claim's run (start time: when it was claimed)
             run_id, artifact_uri = claimed
-            self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
         params = {
             schema.PARAM_DETECTOR: trial.detector,
             schema.PARAM_DATASET: trial.dataset,
@@ -556,8 +561,10 @@ class Store:
             for step, v in sorted(values.items())
         ]
         param_list = [Param(k, _param_value(v)) for k, v in sorted(params.items())]
-        first = MAX_BATCH_ENTITIES - len(param_list)  # MLflow's limit per log_batch request
-        self.client.log_batch(run_id, metrics=metrics[:first], params=param_list)
+        tag_list = [RunTag(k, v) for k, v in tags.items()]
+        # one request for everything (MLflow's limit: MAX_BATCH_ENTITIES per request)
+        first = MAX_BATCH_ENTITIES - len(param_list) - len(tag_list)
+        self.client.log_batch(run_id, metrics=metrics[:first], params=param_list, tags=tag_list)
         for i in range(first, len(metrics), MAX_BATCH_ENTITIES):
             self.client.log_batch(run_id, metrics=metrics[i : i + MAX_BATCH_ENTITIES])
         if result.inputs:
@@ -583,6 +590,16 @@ class Store:
                 artifacts.log_artifact(str(path))
         self.client.set_terminated(run_id, result.status, end_time=stamp)
         return run_id
+
+
+def _trial_tags(trial: Trial, extra: Mapping[str, str]) -> dict[str, str]:
+    """The tags a trial's run has before its result: environment, ``extra``, hash, suite."""
+    return {
+        **environment_tags(),
+        **{k: str(v) for k, v in extra.items()},
+        schema.TAG_TRIAL_HASH: trial.key,
+        schema.TAG_SUITE: trial.suite,
+    }
 
 
 def ui_url(experiment_id: str, base: str = "http://127.0.0.1:5000") -> str:

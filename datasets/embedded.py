@@ -7,25 +7,22 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import sklearn
-from sklearn import datasets as skdata
-from sklearn.model_selection import train_test_split
 
 from datasets.preprocessing import standardise
 from datasets.split import Provenance, Split
 
 TEST_FRACTION = 0.3
-_LOADERS = {
-    "digits": skdata.load_digits,
-    "wine": skdata.load_wine,
-    "breast-cancer": skdata.load_breast_cancer,
-}
+# scikit-learn's loader of each dataset (sklearn is imported when a split is loaded, so the
+# registry loads without it)
+_LOADERS = {"digits": "load_digits", "wine": "load_wine", "breast-cancer": "load_breast_cancer"}
 
 
 @cache
 def embedded_arrays(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str]:
     """``X`` (float64), ``y`` (int64), class names and the sha256 of ``X`` and ``y``'s bytes."""
-    bunch = _LOADERS[name]()
+    from sklearn import datasets as skdata
+
+    bunch = getattr(skdata, _LOADERS[name])()
     X = np.ascontiguousarray(bunch.data, dtype=np.float64)
     y = np.ascontiguousarray(bunch.target, dtype=np.int64)
     digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
@@ -41,6 +38,9 @@ def load_embedded(name: str, data_dir: Path, normal_class: int | str, seed: int)
     the whole test part with label 1 for every other class. Standardised with the training
     normals' statistics.
     """
+    import sklearn
+    from sklearn.model_selection import train_test_split
+
     X, y, class_names, digest = embedded_arrays(name)
     label = class_names.index(normal_class) if isinstance(normal_class, str) else normal_class
     train, test = train_test_split(
@@ -49,7 +49,7 @@ def load_embedded(name: str, data_dir: Path, normal_class: int | str, seed: int)
     train_idx = np.sort(train[y[train] == label])
     test_idx = np.sort(test)
     X_train, X_test = standardise(X[train_idx], X[test_idx])
-    loader = _LOADERS[name].__name__
+    loader = _LOADERS[name]
     return Split(
         dataset=name,
         normal_class=normal_class,

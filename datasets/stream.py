@@ -118,7 +118,7 @@ def _embedded(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str, 
     X, y, classes, digest = embedded_arrays(name)
     import sklearn
 
-    loader = _LOADERS[name].__name__
+    loader = _LOADERS[name]
     return (
         X,
         y,

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from datasets.download import ensure_file
 from datasets.errors import DatasetError
@@ -100,6 +100,13 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return st.st_mtime_ns, st.st_size
+
+
+def _train_test_split(*arrays: Any, **options: Any) -> list[Any]:
+    """scikit-learn's ``train_test_split``, imported on first use (not with the registry)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(*arrays, **options)
 
 
 def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -275,7 +282,7 @@ def load_adbench_native(
         state = np.random.RandomState(seed)
         rows = state.choice(rows, ADBENCH_NATIVE_MAX_SAMPLES, replace=False)
         steps.append(f"{len(y)} rows subsampled to {len(rows)}")
-    train_pos, test_pos = train_test_split(
+    train_pos, test_pos = _train_test_split(
         np.arange(len(rows)),
         test_size=ADBENCH_NATIVE_TEST_SIZE,
         shuffle=True,
@@ -320,7 +327,7 @@ def load_adbench_pyod(
     (PyOD's ``standardizer``). A split whose test part lacks anomalies fails validation.
     """
     X, y, digest, url = _adbench_source(entry, data_dir, url_template)
-    train_idx, test_idx = train_test_split(
+    train_idx, test_idx = _train_test_split(
         np.arange(len(y)), test_size=PYOD_TEST_SIZE, random_state=np.random.RandomState(seed)
     )
     return _adbench_split(
@@ -386,8 +393,8 @@ def load_banknote(
     path = Path(data_dir) / "uci" / BANKNOTE_FILE
     X, y, digest = _banknote_arrays(url, path, _stamp(path))
     rows = np.arange(len(y))
-    train, rest = train_test_split(rows, test_size=0.4, stratify=y, random_state=seed)
-    _val, test = train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=seed)
+    train, rest = _train_test_split(rows, test_size=0.4, stratify=y, random_state=seed)
+    _val, test = _train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=seed)
     train_idx = np.sort(train[y[train] == normal_class])
     test_idx = np.sort(test)
     X_train, X_test = standardise(X[train_idx], X[test_idx])

@@ -4,11 +4,12 @@
 ``arch`` in :data:`ARCHS` and ``mode`` in :data:`MODES` (described in :data:`MODE_TEXT`);
 ``defaults(objective, arch, mode)`` gives the default hyperparameters (shared by every mode
 but for the headline scoring rule and the training keys the untrained control lacks).
+Importing ``ff`` does not import torch: ``OneClassDetector`` loads it on first use.
 """
 
-from ff.detector import DECLARED_RULE, MODE_TEXT, MODES, OneClassDetector, defaults
-from ff.networks import ARCHS
-from ff.objectives import OBJECTIVES
+from typing import Any
+
+from ff.hparams import ARCHS, DECLARED_RULE, MODE_TEXT, MODES, OBJECTIVES, defaults
 
 __all__ = [
     "ARCHS",
@@ -19,3 +20,11 @@ __all__ = [
     "OneClassDetector",
     "defaults",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "OneClassDetector":
+        from ff.detector import OneClassDetector
+
+        return OneClassDetector
+    raise AttributeError(f"module 'ff' has no attribute {name!r}")

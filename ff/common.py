@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
-
-
-def check_choice(what: str, value: Any, valid: tuple[Any, ...]) -> None:
-    """Refuse ``value`` unless it is one of ``valid``, naming both."""
-    if value not in valid:
-        raise ValueError(f"unknown {what} {value!r}; valid choices: {list(valid)}")
-
-
-def positive_int(value: Any) -> bool:
-    """An int >= 1 (a bool is not an int here)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def checked_tensor(

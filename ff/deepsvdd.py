@@ -38,97 +38,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ff.common import check_choice, checked_tensor, clock, positive_int, rules
-from ff.networks import ARCHS, LayerStack, build_cnn, build_mlp
+from ff.common import checked_tensor, clock, rules
+from ff.hparams import AE_CIFAR10, AE_MNIST, deep_svdd_defaults, validate_deep_svdd
+from ff.networks import LayerStack, build_cnn, build_mlp
 from ff.objectives import HardBoundarySVDD, SoftBoundarySVDD, make_objective
 from ff.training import History, Targets, batches, fit_after_training, layer_scores
 
-OBJECTIVES = ("hb-svdd", "sb-svdd")
-RUFF_NAME = {"hb-svdd": "one-class", "sb-svdd": "soft-boundary"}
 # Ruff's LeNets by input shape: (network name, conv channels, rep_dim)
 LENETS = {
     (1, 28, 28): ("mnist_LeNet", [8, 4], 32),
     (3, 32, 32): ("cifar10_LeNet", [32, 64, 128], 128),
 }
-# autoencoder settings of the README's MNIST and CIFAR-10 commands (Deep-SVDD-PyTorch)
-AE_MNIST = {"ae_epochs": 150, "ae_lr_milestones": [50], "ae_weight_decay": 5e-4}
-AE_CIFAR10 = {"ae_epochs": 350, "ae_lr_milestones": [250], "ae_weight_decay": 5e-7}
 _AE_BY_NET = {"mnist_LeNet": AE_MNIST, "cifar10_LeNet": AE_CIFAR10}
-
-
-def deep_svdd_defaults(objective: str, arch: str) -> dict[str, Any]:
-    """Ruff et al.'s settings (README commands of Deep-SVDD-PyTorch) for ``objective``/``arch``.
-
-    For the CNN the autoencoder's epochs, milestones and weight decay are None, resolved at
-    fit time from the input (MNIST's command for 1x28x28, CIFAR-10's for 3x32x32).
-    """
-    check_choice("objective", objective, OBJECTIVES)
-    check_choice("arch", arch, ARCHS)
-    hp: dict[str, Any] = {
-        "epochs": 150,
-        "lr_milestones": [50],
-        "batch_size": 200,
-        "lr": 1e-4,
-        "weight_decay": 5e-7,
-        "centre_eps": 0.1,
-        "leaky_slope": 0.01,
-        "pretrain": True,
-        "ae_epochs": None,
-        "ae_lr_milestones": None,
-        "ae_batch_size": 200,
-        "ae_lr": 1e-4,
-        "ae_weight_decay": None,
-        "score_layers": "last",
-    }
-    if objective == "sb-svdd":
-        hp["nu"] = 0.1
-        hp["radius_warmup_epochs"] = 10
-    if arch == "mlp":
-        hp["widths"] = [128, 64, 32]
-        hp |= {k: list(v) if isinstance(v, list) else v for k, v in AE_MNIST.items()}
-    return hp
-
-
-def describe(objective: str, arch: str) -> str:
-    """One line for the registry."""
-    net = "our bias-free MLP, mirrored decoder" if arch == "mlp" else "Ruff's LeNet by input"
-    return (
-        f"Deep SVDD ({RUFF_NAME[objective]}) with Ruff et al. 2018's published settings: "
-        f"{net}, autoencoder pretraining, Adam 1e-4, 150 epochs, lr x0.1 at 50, batch 200, "
-        "no length normalisation, eval-mode centre"
-    )
-
-
-def _milestones(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and all(positive_int(m) for m in value)
-        and value == sorted(set(value))
-    )
-
-
-def _validate(hp: dict[str, Any]) -> None:
-    for key in ("epochs", "batch_size", "ae_batch_size", "ae_epochs"):
-        if not (positive_int(hp[key]) or (key == "ae_epochs" and hp[key] is None)):
-            raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
-    if "widths" in hp and not (hp["widths"] and all(positive_int(w) for w in hp["widths"])):
-        raise ValueError(f"widths must be a non-empty list of positive ints, got {hp['widths']!r}")
-    for key in ("lr_milestones", "ae_lr_milestones"):
-        if hp[key] is not None and not _milestones(hp[key]):
-            raise ValueError(f"{key} must be a list of increasing positive ints, got {hp[key]!r}")
-    for key in ("lr", "ae_lr", "weight_decay", "ae_weight_decay", "centre_eps"):
-        if hp[key] is not None and not (isinstance(hp[key], int | float) and hp[key] >= 0):
-            raise ValueError(f"{key} must be a number >= 0, got {hp[key]!r}")
-    if not isinstance(hp["pretrain"], bool):
-        raise ValueError(f"pretrain must be true or false, got {hp['pretrain']!r}")
-    check_choice("score_layers", hp["score_layers"], ("last", "sum"))
-    if "nu" in hp and not 0.0 < hp["nu"] <= 1.0:
-        raise ValueError(f"nu must lie in (0, 1], got {hp['nu']!r}")
-    if "radius_warmup_epochs" in hp and not (
-        isinstance(hp["radius_warmup_epochs"], int) and hp["radius_warmup_epochs"] >= 0
-    ):
-        warm = hp["radius_warmup_epochs"]
-        raise ValueError(f"radius_warmup_epochs must be an int >= 0, got {warm!r}")
 
 
 # ---- Ruff's rules -----------------------------------------------------------------------------
@@ -322,7 +243,7 @@ class DeepSVDD:
                 f"valid: {sorted(hp)}"
             )
         hp.update({k: list(v) if isinstance(v, tuple) else v for k, v in hparams.items()})
-        _validate(hp)
+        validate_deep_svdd(hp)
         self.objective, self.arch = objective, arch
         self.seed, self.device = int(seed), torch.device(device)
         self.hparams: dict[str, Any] = hp

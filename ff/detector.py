@@ -12,9 +12,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ff.common import check_choice, checked_tensor, clock, positive_int, rules
-from ff.networks import ARCHS, LayerStack, build_cnn, build_mlp
-from ff.objectives import OBJECTIVES, Goodness, HardBoundarySVDD, Objective, make_objective
+from ff.common import checked_tensor, clock, rules
+from ff.hparams import ARCHS, MODES, OBJECTIVES, check_choice, defaults, validate
+from ff.networks import LayerStack, build_cnn, build_mlp
+from ff.objectives import Goodness, HardBoundarySVDD, Objective, make_objective
 from ff.training import (
     History,
     LoopConfig,
@@ -28,93 +29,12 @@ from ff.training import (
     run_loop,
 )
 
-MODES = ("ff", "bp", "bpl", "untrained")
-MODE_TEXT = {
-    "ff": "Forward-Forward: every layer trains its own objective on detached inputs",
-    "bp": "backprop, same losses: FF's per-layer losses summed, trained end to end (no detach)",
-    "bpl": "backprop, last layer: the objective on the last layer only, trained end to end",
-    "untrained": "control: the same network and seed, zero training steps",
-}
 # a goodness layer whose last-epoch mean goodness (sum of squared outputs, for inputs of unit
 # length) falls below this has collapsed to the zero map, the trivial minimiser on normals only
 COLLAPSE_GOODNESS = 1e-3
-# the rule that gives a mode's headline ``auroc``; every rule is logged for every network
-DECLARED_RULE = {"ff": "sum", "bp": "sum", "bpl": "last", "untrained": "sum"}
-# hyperparameters of training, absent from the untrained control
-TRAINING_KEYS = (
-    "epochs",
-    "max_steps",
-    "lr",
-    "optimizer",
-    "weight_decay",
-    "radius_update_every",
-    "radius_warmup_epochs",
-    "centre_eps",
-    "variance_floor",
-)
-
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "optimizer": ("adam", "sgd"),
-    "score_layers": ("last", "sum"),
-    "update": ("sequential", "fused"),
-}
 # CNN sizes when channels / rep_dim are left as None: Deep SVDD's LeNets by input channels
 _CNN_GREY = ([8, 4], 32)
 _CNN_COLOUR = ([32, 64, 128], 128)
-
-
-def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
-    """Default hyperparameters of an (objective, arch, mode), the same for every training rule.
-
-    Fixed before looking at any suite's anomaly labels (README, "How defaults were chosen"):
-    Adam at PyTorch's lr 1e-3; weight decay 1e-6, bias-free SVDD layers, nu = 0.1 and the LeNet
-    CNNs from Ruff et al. (2018), but nu = 0.9 for ls-svdd (no literature value for our quantile
-    radius; chosen by ``benchmarks/choose_defaults.py`` on a problem kept out of every suite,
-    same grid for every family); theta = 1; one budget of 30 epochs (MLP) / 20 (CNN) for every
-    objective and rule; batch 32 (MLP) / 128 (CNN); MLP widths [128, 64, 32]. Every mode shares
-    them; only ``score_layers`` (the headline rule, :data:`DECLARED_RULE`) and ``update`` (FF
-    only) differ, and the untrained control has no training keys. ``normalise`` (length
-    normalisation between layers) is on by default: FF needs it (without it a layer could read
-    the previous layer's goodness from its input's length, Hinton 2022), and the twins share the
-    network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved at fit time
-    from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128). Goodness
-    objectives have ``variance_floor``, their collapse guard, off (0; see
-    :class:`ff.objectives.Goodness`).
-    """
-    check_choice("objective", objective, OBJECTIVES)
-    check_choice("arch", arch, ARCHS)
-    check_choice("mode", mode, MODES)
-    svdd = objective.endswith("svdd")
-    hp: dict[str, Any] = {
-        "epochs": 30 if arch == "mlp" else 20,
-        "max_steps": None,
-        "batch_size": 32 if arch == "mlp" else 128,
-        "lr": 1e-3,
-        "optimizer": "adam",
-        "weight_decay": 1e-6,
-        "bias": not svdd and arch == "mlp",
-        "normalise": True,
-        "theta": 1.0,
-        "nu": 0.9 if objective == "ls-svdd" else 0.1,
-        "radius_update_every": 1,
-        "radius_warmup_epochs": 1,
-        "centre_eps": 0.1,
-        "leaky_slope": 0.01,
-        "score_layers": DECLARED_RULE[mode],
-    }
-    if mode == "ff":
-        hp["update"] = "sequential"
-    if not svdd:
-        hp["variance_floor"] = 0.0  # the collapse guard, off (ff.objectives.Goodness)
-    if mode == "untrained":
-        for key in TRAINING_KEYS:
-            hp.pop(key, None)
-    if arch == "mlp":
-        hp["widths"] = [128, 64, 32]
-    else:
-        hp["channels"] = None
-        hp["rep_dim"] = None
-    return hp
 
 
 def _plain(value: Any) -> Any:
@@ -124,28 +44,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-def _validate_hparams(hp: dict[str, Any]) -> None:
-    for key, valid in _CHOICES.items():
-        if key in hp:
-            check_choice(key, hp[key], valid)
-    for key in ("epochs", "batch_size", "radius_update_every"):
-        if key in hp and not positive_int(hp[key]):
-            raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
-    cap = hp.get("max_steps")
-    if cap is not None and not positive_int(cap):
-        raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")
-    floor = hp.get("variance_floor", 0.0)
-    if isinstance(floor, bool) or not isinstance(floor, int | float) or not floor >= 0:
-        raise ValueError(f"variance_floor must be a number >= 0, got {floor!r}")
-    if not 0.0 < hp["nu"] < 1.0:
-        raise ValueError(f"nu must lie in (0, 1), got {hp['nu']!r}")
-    if not isinstance(hp["normalise"], bool):
-        raise ValueError(f"normalise must be true or false, got {hp['normalise']!r}")
-    for key in ("widths", "channels"):
-        if hp.get(key) is not None and (not hp[key] or not all(positive_int(w) for w in hp[key])):
-            raise ValueError(f"{key} must be a non-empty list of positive ints, got {hp[key]!r}")
 
 
 class OneClassDetector:
@@ -179,7 +77,7 @@ class OneClassDetector:
                 f"valid: {sorted(hp)}"
             )
         hp.update({k: _plain(v) for k, v in hparams.items()})
-        _validate_hparams(hp)
+        validate(hp)
         self.objective, self.arch, self.mode = objective, arch, mode
         self.seed, self.device = int(seed), torch.device(device)
         self.hparams: dict[str, Any] = hp

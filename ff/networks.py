@@ -15,8 +15,6 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
-ARCHS = ("mlp", "cnn")
-
 
 def length_normalise(h: Tensor, eps: float = 1e-8) -> Tensor:
     """Scale every sample's (flattened) activations to unit L2 norm."""

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-OBJECTIVES = ("goodness", "sigmoid-goodness", "hb-svdd", "sb-svdd", "ls-svdd")
+from ff.hparams import OBJECTIVES
 
 
 def flat(h: Tensor) -> Tensor:

@@ -33,46 +33,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ff.detector import defaults
+from ff.hparams import (
+    ONLINE_MODES,
+    ONLINE_OBJECTIVES,
+    STREAM_BATCH,
+    STREAM_WARMUP,
+    online_defaults,
+    validate_online,
+)
 from ff.networks import LayerStack, build_mlp
 from ff.objectives import make_objective
 from ff.optim import Optimizer
 from ff.training import Targets, init_centres, make_optimizer
 
-ONLINE_OBJECTIVES = ("goodness", "sigmoid-goodness", "hb-svdd")
-ONLINE_MODES = ("ff", "bp", "bpl")
-#: Protocol defaults shared by every stream detector (``bench.detectors``): samples per batch
-#: (scored, then learned) and warm-up samples (initialisation only, not scored).
-STREAM_BATCH = 16
-STREAM_WARMUP = 32
 _NO_RADIUS = 0.5  # nu of a radius objective: none of ONLINE_OBJECTIVES has one
-_NETWORK_KEYS = (
-    "lr",
-    "optimizer",
-    "weight_decay",
-    "bias",
-    "normalise",
-    "theta",
-    "centre_eps",
-    "leaky_slope",
-    "widths",
-    "score_layers",
-)
-
-
-def online_defaults(objective: str, mode: str) -> dict[str, Any]:
-    """The batch detector's defaults for the network and optimizer (``ff.defaults``, MLP), the
-    stream protocol's ``batch_size`` and ``warmup``; no epochs (one step per batch)."""
-    _check("objective", objective, ONLINE_OBJECTIVES)
-    _check("mode", mode, ONLINE_MODES)
-    base = defaults(objective, "mlp", mode)
-    hp = {k: base[k] for k in _NETWORK_KEYS}
-    return {**hp, "batch_size": STREAM_BATCH, "warmup": STREAM_WARMUP}
-
-
-def _check(what: str, value: Any, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown online {what} {value!r}; valid choices: {list(valid)}")
 
 
 class OnlineOneClassLearner:
@@ -91,16 +65,7 @@ class OnlineOneClassLearner:
         if unknown:
             raise ValueError(f"unknown hyperparameter(s) {unknown}; valid: {sorted(hp)}")
         hp.update(hparams)
-        valid_rules = ("last",) if mode == "bpl" else ("last", "sum")
-        _check("score_layers", hp["score_layers"], valid_rules)
-        for key in ("batch_size",):
-            if not isinstance(hp[key], int) or isinstance(hp[key], bool) or hp[key] < 1:
-                raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
-        if not isinstance(hp["warmup"], int) or isinstance(hp["warmup"], bool) or hp["warmup"] < 1:
-            raise ValueError(
-                f"warmup must be a positive int (SVDD centres and sum scales need warm-up "
-                f"samples), got {hp['warmup']!r}"
-            )
+        validate_online(mode, hp)
         self.objective, self.mode = objective, mode
         self.seed, self.device = int(seed), torch.device(device)
         self.hparams = hp

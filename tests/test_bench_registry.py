@@ -7,8 +7,8 @@ import pytest
 
 import ff
 from bench.detectors import DETECTORS, select_detectors
+from bench.plan import plan_sweep
 from bench.registry import Registry, UnknownNameError
-from bench.runner import plan_sweep
 from bench.suites import SUITES
 from bench.trial import Trial
 
@@ -121,7 +121,7 @@ def test_a_dataset_version_past_one_changes_the_trial_hash():
 
 def test_skipped_pairs_print_in_one_short_line():
     from bench.cli import _pairs_text
-    from bench.runner import Skip
+    from bench.plan import Skip
 
     grid = [Skip(d, s, "why") for d in ("a", "b", "c") for s in ("x", "y", "z", "w", "v")]
     assert _pairs_text(grid) == "detectors a, b, c on datasets x, y, z, w, ... (5 in all)"
@@ -130,3 +130,41 @@ def test_skipped_pairs_print_in_one_short_line():
     ragged = grid[:11]  # not every pair of its detectors and datasets
     text = _pairs_text(ragged)
     assert text.startswith("a on x, a on y") and text.endswith("and 3 more (in the summary run)")
+
+
+def test_written_out_pyod_defaults_are_the_installed_pyods():
+    """The registry lists PyOD's defaults without importing PyOD; they must be PyOD's own."""
+    from baselines.pyod_detector import PYOD_DEFAULTS, estimator_class, pyod_defaults
+
+    models = {spec.factory.args[0] for _, spec in DETECTORS.items() if spec.family == "pyod"}
+    assert models == set(PYOD_DEFAULTS)  # every wrapped estimator is written out, no extra
+    for model in models:
+        assert pyod_defaults(estimator_class(model)) == PYOD_DEFAULTS[model], model
+
+
+BAD_VALUES = [("epochs", 0), ("epochs", True), ("lr", -1.0), ("widths", []), ("nu", 1.5),
+              ("lr_milestones", [9, 3]), ("warmup", 0), ("score_layers", "mean"),
+              ("optimizer", "rmsprop"), ("normalise", 1)]
+
+
+@pytest.mark.parametrize("name", [n for n, s in DETECTORS.items() if s.check is not None])
+def test_registry_checks_refuse_what_building_refuses(name):
+    """A detector's torch-free ``check`` (what the sweep runs before anything is imported)
+    refuses exactly the values its constructor refuses."""
+    spec = DETECTORS.get(name)
+    for key, value in BAD_VALUES:
+        if key not in spec.defaults:
+            continue
+        hp = spec.resolve({key: value})
+        try:
+            spec.build(0, "cpu", hp)
+            built = None
+        except (ValueError, TypeError) as exc:
+            built = exc
+        try:
+            spec.check(hp)
+            checked = None
+        except (ValueError, TypeError) as exc:
+            checked = exc
+        assert (built is None) == (checked is None), (key, value, built, checked)
+    spec.check(dict(spec.defaults))  # the defaults pass

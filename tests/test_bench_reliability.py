@@ -457,6 +457,34 @@ def test_broken_json_is_refused_within_a_second(tmp_path):
     assert seconds < 3  # typically 0.3 s: neither torch nor PyOD is imported
 
 
+HEAVY = ("torch", "pyod", "mlflow", "sklearn", "scipy")
+USAGE_ERRORS = [
+    ["run", "-d", "no-such-detector"],
+    ["run", "--all", "--dataset", "no-such-dataset"],
+    ["run", "--all", "--param", "epochs=true"],
+    ["run", "-d", "ff-*", "--param", "widths=[]"],
+    ["run", "-d", "dsvdd-*", "--param", "lr_milestones=[9,3]"],
+    ["run", "-d", "pyod-*", "--param", "lr=-1"],
+    ["run", "-d", "bp-online-*", "--param", "warmup=0", "--suite", "stream"],
+]
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS, ids=lambda a: " ".join(a[1:]))
+def test_usage_errors_come_before_torch_pyod_and_mlflow_load(argv, tmp_path):
+    """A name or value the sweep cannot take is refused by the registry alone: neither torch,
+    PyOD, MLflow nor scikit-learn is imported, and nothing is written."""
+    probe = (
+        "import sys, bench.cli\n"
+        f"code = bench.cli.main({argv!r} + ['--tracking-uri', 'sqlite:///{tmp_path}/m.db'])\n"
+        f"print(code, sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         cwd=tmp_path, check=True)
+    assert out.stdout.split("\n")[0] == "2 []", out.stdout + out.stderr
+    assert _one_line_error(out.stderr).startswith("error:")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- 13. an interrupted run is not "did not finish" once its trial finished -------------------
 
 

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats as sps
 
 from bench import schema
-from bench.runner import plan_sweep
+from bench.plan import plan_sweep
 from bench.suites import (
     SUITES,
     TRADEOFF_BATCH,

@@ -9,8 +9,8 @@ import pytest
 
 from baselines.streaming import RiverStreamDetector
 from bench.detectors import DETECTORS, select_detectors
+from bench.plan import plan_sweep
 from bench.prequential import check_protocol, execute_stream, run_stream, windowed_auroc
-from bench.runner import plan_sweep
 from bench.suites import SUITES
 from bench.trial import Trial, execute
 from datasets import load_split
