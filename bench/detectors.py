@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -276,6 +277,16 @@ _add(
         description="raises in a stream",
     )
 )
+
+
+def preload(names: Iterable[str]) -> None:
+    """Import the code of these detectors now, by building each with its defaults (a process
+    forked afterwards inherits it instead of importing it on its first trial). One that
+    cannot be built is left to its trials, which record why as FAILED runs."""
+    for name in dict.fromkeys(names):
+        spec = DETECTORS.get(name)
+        with contextlib.suppress(Exception):
+            spec.build(0, "cpu", spec.defaults)
 
 
 def select_detectors(patterns: list[str]) -> list[str]:

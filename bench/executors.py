@@ -19,6 +19,7 @@ from typing import Any
 
 from bench import allocmeter
 from bench.allocmeter import preload_env
+from bench.detectors import preload
 from bench.trial import Trial, TrialResult, execute, failed
 
 
@@ -162,6 +163,8 @@ class LocalExecutor:
         # A driver that already carries the heap meter forks its workers (no imports to
         # repeat); otherwise workers are spawned with the meter preloaded.
         ctx = mp.get_context("fork" if allocmeter.active() else "spawn")
+        if ctx.get_start_method() == "fork":
+            preload(t.detector for t in trials)  # once here, not once per worker
         pending = deque(trials)
         slots = [_Slot(ctx, options) for _ in range(min(self.workers, len(trials)))]
 
