@@ -398,7 +398,8 @@ def _print_summary(summary: Any, store: Any, workers: int) -> None:
     if ran:
         print(
             f"wall {summary.wall_seconds:.1f} s on {workers} worker(s), fit+score "
-            f"{summary.busy_seconds:.1f} s, harness overhead {summary.overhead(workers):.1%}"
+            f"{summary.busy_seconds:.1f} s, harness overhead {summary.overhead(workers):.1%}; "
+            f"driver CPU {summary.driver_cpu_seconds:.1f} s (claims, results, MLflow writes)"
         )
     if summary.elsewhere:
         print(

@@ -72,6 +72,7 @@ class SweepSummary:
     skipped: list[Skip] = field(default_factory=list)
     wall_seconds: float = 0.0
     busy_seconds: float = 0.0  # sum of fit and score seconds
+    driver_cpu_seconds: float = 0.0  # the driver's CPU while the trials ran: claims, records
     auroc: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     def overhead(self, workers: int) -> float:
@@ -129,7 +130,7 @@ def run_sweep(
     def tags_of(trial: Trial) -> dict[str, str]:
         return {**_spec_tags(trial), **file_tags}
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     results = executor.run(todo, options, claim=claim)
     try:
         with store.holding_claims():
@@ -146,6 +147,7 @@ def run_sweep(
     finally:
         bar.close()
         summary.wall_seconds = time.perf_counter() - start
+        summary.driver_cpu_seconds = time.process_time() - cpu
     return summary
 
 

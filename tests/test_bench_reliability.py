@@ -6,6 +6,7 @@ directory run the CLI without CAP_DAC_OVERRIDE (via ``setpriv``) when the suite 
 root, because root writes through file modes.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -196,6 +197,32 @@ def test_claims_of_a_dead_sweep_expire_and_live_ones_hold(tmp_path):
     remote = {tracking.TAG_CLAIM_OWNER: "elsewhere:1:1", tracking.TAG_CLAIM_HEARTBEAT: str(now)}
     assert tracking.claim_alive(remote, now + tracking.CLAIM_STALE_S - 1)
     assert not tracking.claim_alive(remote, now + tracking.CLAIM_STALE_S + 1)
+
+
+def test_a_claim_carries_the_runs_known_tags_and_the_record_adds_the_results(tmp_path):
+    """The claim's run is created with every tag known before the trial (environment, the
+    caller's, hash, suite); recording adds the result's tags, params and metrics to it."""
+    from bench.trial import execute
+
+    store = tracking.Store("claims", f"sqlite:///{tmp_path}/mlflow.db")
+    trial = Trial("ref-input-norm", "wine", 0, 0, {}, suite="embedded")
+    known = {schema.TAG_FAMILY: "ref", "bench.example": "1"}
+    run_id, _ = store.claim(trial, tags=known)
+    claimed = store.client.get_run(run_id).data.tags
+    assert claimed["bench.example"] == "1" and claimed[schema.TAG_TRIAL_HASH] == trial.key
+    assert claimed[schema.TAG_SUITE] == "embedded" and schema.TAG_HOST in claimed
+    result = execute(trial, "cpu", None)
+    assert store.record(result, known) == run_id
+    run = store.client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.metrics[schema.METRIC_AUROC] > 0
+    assert run.data.tags[schema.TAG_FAMILY] == "ref"
+    assert run.data.params[schema.PARAM_DETECTOR] == trial.detector
+    for key, value in result.tags.items():
+        assert run.data.tags[key] == value
+    unclaimed = dataclasses.replace(result, trial=dataclasses.replace(trial, seed=1))
+    other = store.client.get_run(store.record(unclaimed, known)).data.tags  # no claim: all at once
+    assert other["bench.example"] == "1" and other[schema.TAG_DATA_SHA256] == result.tags[
+        schema.TAG_DATA_SHA256]
 
 
 def test_half_migrated_store_is_one_line_with_the_fix(tmp_path):
