@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import json
@@ -137,10 +138,8 @@ def estimator_class(model: str) -> type:
 
 
 def model_defaults(model: str) -> dict[str, Any]:
-    """The written-out defaults of ``model`` (:data:`PYOD_DEFAULTS`), else its signature's."""
-    if model in PYOD_DEFAULTS:
-        return json.loads(json.dumps(PYOD_DEFAULTS[model]))  # a deep copy
-    return pyod_defaults(estimator_class(model))
+    """A copy of ``model``'s written-out defaults (:data:`PYOD_DEFAULTS`)."""
+    return copy.deepcopy(PYOD_DEFAULTS[model])
 
 
 def pyod_defaults(estimator: type) -> dict[str, Any]:

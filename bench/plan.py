@@ -142,16 +142,10 @@ def check_hparams(
     against the detector's default, then the detector's own checks (it is built, not fitted).
     Raises ``ValueError`` naming the parameter and the detector."""
     for spec in specs:
-        strict = spec.family != "pyod"
         for key, value in overrides.items():
-            if key not in spec.defaults:
-                continue
-            wanted = _wanted(key, value, spec.defaults[key], strict)
-            if wanted:
-                raise ValueError(
-                    f"--param {key}={json.dumps(value)}: {spec.name} needs {wanted} "
-                    f"(default {json.dumps(spec.defaults[key])})"
-                )
+            problem = hparam_problem(spec, key, value) if key in spec.defaults else None
+            if problem:
+                raise ValueError(f"--param {key}={json.dumps(value)}: {problem}")
         for point in grid:
             known = {k: v for k, v in {**point, **overrides}.items() if k in spec.defaults}
             try:

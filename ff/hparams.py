@@ -237,16 +237,11 @@ _NETWORK_KEYS = (
 )
 
 
-def _check_online(what: str, value: Any, valid: tuple[str, ...]) -> None:
-    if value not in valid:
-        raise ValueError(f"unknown online {what} {value!r}; valid choices: {list(valid)}")
-
-
 def online_defaults(objective: str, mode: str) -> dict[str, Any]:
     """The batch detector's defaults for the network and optimizer (:func:`defaults`, MLP), the
     stream protocol's ``batch_size`` and ``warmup``; no epochs (one step per batch)."""
-    _check_online("objective", objective, ONLINE_OBJECTIVES)
-    _check_online("mode", mode, ONLINE_MODES)
+    check_choice("online objective", objective, ONLINE_OBJECTIVES)
+    check_choice("online mode", mode, ONLINE_MODES)
     base = defaults(objective, "mlp", mode)
     hp = {k: base[k] for k in _NETWORK_KEYS}
     return {**hp, "batch_size": STREAM_BATCH, "warmup": STREAM_WARMUP}
@@ -255,7 +250,7 @@ def online_defaults(objective: str, mode: str) -> dict[str, Any]:
 def validate_online(mode: str, hp: dict[str, Any]) -> None:
     """Refuse values ``ff.online.OnlineOneClassLearner`` (``mode``) cannot learn with."""
     valid_rules = ("last",) if mode == "bpl" else ("last", "sum")
-    _check_online("score_layers", hp["score_layers"], valid_rules)
+    check_choice("online score_layers", hp["score_layers"], valid_rules)
     if not positive_int(hp["batch_size"]):
         raise ValueError(f"batch_size must be a positive int, got {hp['batch_size']!r}")
     if not positive_int(hp["warmup"]):
