@@ -568,7 +568,14 @@ class Store:
         for i in range(first, len(metrics), MAX_BATCH_ENTITIES):
             self.client.log_batch(run_id, metrics=metrics[i : i + MAX_BATCH_ENTITIES])
         if result.inputs:
-            self.client.log_inputs(run_id, datasets=dataset_inputs(result.inputs))
+            inputs = dataset_inputs(result.inputs)
+            try:
+                self.client.log_inputs(run_id, datasets=inputs)
+            except mlflow.exceptions.MlflowException:
+                # A concurrent sweep inserted the same split's dataset rows between MLflow's
+                # lookup and insert (a UNIQUE conflict, rolled back): now they exist, so the
+                # second call only links them to this run.
+                self.client.log_inputs(run_id, datasets=inputs)
         artifacts = get_artifact_repository(artifact_uri)  # no store round trip
         for file in files:
             artifacts.log_artifact(str(file))
