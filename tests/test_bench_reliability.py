@@ -351,11 +351,10 @@ def test_report_read_only_out(small_store, open_tmp):
 def test_data_dir_that_is_a_file(tmp_path):
     blocker = tmp_path / "data"
     blocker.write_text("x")
-    code, _, err, seconds = _bench(["run", *FAST, "--dataset", "banknote", "--data-dir",
-                                    str(blocker)], tmp_path)
+    code, _, err, _ = _bench(["run", *FAST, "--dataset", "banknote", "--data-dir",
+                              str(blocker)], tmp_path)
     line = _one_line_error(err)
     assert code == 2 and f"--data-dir {blocker} is a file" in line
-    assert seconds < 5  # before torch, PyOD and MLflow are imported
     assert not (tmp_path / "mlflow.db").exists()
 
 
@@ -476,12 +475,11 @@ def test_pyod_learning_rate_is_checked_too(tmp_path, capsys):
     assert code == 2 and "pyod-autoencoder needs a positive number" in capsys.readouterr().err
 
 
-def test_broken_json_is_refused_within_a_second(tmp_path):
-    code, _, err, seconds = _bench(["run", "-d", "ff-hb-svdd-mlp", "--param", "widths=[64,"],
-                                   tmp_path)
+def test_broken_json_is_refused_in_one_line(tmp_path):
+    code, _, err, _ = _bench(["run", "-d", "ff-hb-svdd-mlp", "--param", "widths=[64,"],
+                             tmp_path)
     line = _one_line_error(err)
     assert code == 2 and "not valid JSON" in line
-    assert seconds < 3  # typically 0.3 s: neither torch nor PyOD is imported
 
 
 HEAVY = ("torch", "pyod", "mlflow", "sklearn", "scipy")
@@ -493,6 +491,8 @@ USAGE_ERRORS = [
     ["run", "-d", "dsvdd-*", "--param", "lr_milestones=[9,3]"],
     ["run", "-d", "pyod-*", "--param", "lr=-1"],
     ["run", "-d", "bp-online-*", "--param", "warmup=0", "--suite", "stream"],
+    ["run", "-d", "ff-hb-svdd-mlp", "--param", "widths=[64,"],
+    ["run", "--all", "--dataset", "banknote", "--data-dir", "/dev/null"],
 ]
 
 

@@ -6,7 +6,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -155,13 +154,11 @@ def test_seed_changes_tabular_split() -> None:
     np.testing.assert_array_equal(a.test_idx, load_split("digits", 0, seed=0).test_idx)
 
 
-def test_repeated_loads_are_cached_and_fast() -> None:
+def test_repeated_loads_are_cached() -> None:
     load_split("digits", 4, seed=0)
     hits = embedded_arrays.cache_info().hits
-    start = time.perf_counter()
     load_split("digits", 5, seed=1)
     assert embedded_arrays.cache_info().hits == hits + 1
-    assert time.perf_counter() - start < 0.25
 
 
 def test_registry_names_and_specs() -> None:
