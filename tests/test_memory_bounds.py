@@ -29,10 +29,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from memory_probe import BATCH, DEPTHS, WIDTH  # pytest puts tests/ on sys.path
 
 from bench import allocmeter
 from bench.meters import MALLOC, MEMRAY
-from tests.memory_probe import BATCH, DEPTHS, WIDTH
 
 FLOAT = 4
 ACTIVATION = BATCH * WIDTH * FLOAT  # one saved (BATCH, WIDTH) float32 tensor
