@@ -201,7 +201,7 @@ def _list(what: str | None, includes: list[str]) -> int:
     if what in (None, "suites"):
         print("suites:")
         for name, suite in SUITES.items():
-            print(f"  {name:12s} {suite.description}")
+            print(f"  {name:16s} {suite.description}")
     return EXIT_OK
 
 
@@ -309,6 +309,8 @@ def _run(args: argparse.Namespace) -> int:
     if not patterns:
         raise UsageError("choose detectors: --all, or -d PATTERN (see `python -m bench list`)")
     detectors = select_detectors(patterns)
+    if not args.detector:  # the suite's --all
+        detectors = [d for d in detectors if not suite.excludes(d)]
     points = None
     if sweep is not None:
         points = sweepfile.points(sweep, detectors, strict=not given["detectors"])

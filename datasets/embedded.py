@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -30,6 +31,23 @@ def embedded_arrays(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...],
     return X, y, tuple(str(c) for c in bunch.target_names), digest
 
 
+LOO_PREFIX = "all-but-"  # leave-one-class-out "normal class" names: all-but-<held-out class>
+LOO_SUFFIX = "-loo"  # a leave-one-class-out dataset's name: <one-vs-rest name>-loo
+
+
+def held_out_class(normal_class: int | str) -> int:
+    """The held-out (anomalous) class index of a leave-one-class-out name ``all-but-<k>``."""
+    text = str(normal_class)
+    if not text.startswith(LOO_PREFIX) or not text[len(LOO_PREFIX) :].isdigit():
+        raise ValueError(f"{normal_class!r} is not a leave-one-class-out class ({LOO_PREFIX}<k>)")
+    return int(text[len(LOO_PREFIX) :])
+
+
+def loo_classes(n_classes: int) -> tuple[str, ...]:
+    """The leave-one-class-out class names of a dataset with ``n_classes`` classes."""
+    return tuple(f"{LOO_PREFIX}{k}" for k in range(n_classes))
+
+
 def load_embedded(name: str, data_dir: Path, normal_class: int | str, seed: int) -> Split:
     """One-vs-rest split of a scikit-learn dataset; ``data_dir`` is unused.
 
@@ -38,34 +56,74 @@ def load_embedded(name: str, data_dir: Path, normal_class: int | str, seed: int)
     the whole test part with label 1 for every other class. Standardised with the training
     normals' statistics.
     """
+    _, _, class_names, _ = embedded_arrays(name)
+    label = class_names.index(normal_class) if isinstance(normal_class, str) else normal_class
+    return _split(
+        name, name, normal_class, seed, lambda y: y == label, "one-vs-rest-stratified-70-30",
+        "train = normal-class rows of the train part",
+    )
+
+
+def load_embedded_loo(name: str, data_dir: Path, normal_class: int | str, seed: int) -> Split:
+    """Leave-one-class-out split (multi-modal normality; the "semantic anomaly" setting of
+    Ahmed & Courville, AAAI 2020) of a scikit-learn dataset; ``data_dir`` is unused.
+
+    ``normal_class`` is ``all-but-<k>``: every class but ``k`` is normal, class ``k`` is the
+    anomaly. The same stratified, seeded 70/30 split of all rows as one-vs-rest; train holds
+    the training rows of every other class, test the whole test part with label 1 for class
+    ``k``; standardised with the training normals' statistics.
+    """
+    held_out = held_out_class(normal_class)
+    _, _, class_names, _ = embedded_arrays(name)
+    if held_out >= len(class_names):
+        raise ValueError(f"{name} has {len(class_names)} classes; no class {held_out}")
+    return _split(
+        name, name + LOO_SUFFIX, normal_class, seed, lambda y: y != held_out,
+        "leave-one-class-out-stratified-70-30",
+        f"train = the train part's rows of every class but {held_out} "
+        f"({class_names[held_out]!r}, the anomaly)",
+    )
+
+
+def _split(
+    name: str,
+    dataset: str,
+    normal_class: int | str,
+    seed: int,
+    is_normal: Callable[[np.ndarray], np.ndarray],
+    protocol: str,
+    train_rule: str,
+) -> Split:
+    """The stratified, seeded 70/30 split of all rows of scikit-learn's ``name`` with
+    ``is_normal(y)`` deciding normality, registered as ``dataset``: train = the normal rows of
+    the train part, test = the whole test part."""
     import sklearn
     from sklearn.model_selection import train_test_split
 
-    X, y, class_names, digest = embedded_arrays(name)
-    label = class_names.index(normal_class) if isinstance(normal_class, str) else normal_class
+    X, y, _, digest = embedded_arrays(name)
     train, test = train_test_split(
         np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
-    train_idx = np.sort(train[y[train] == label])
+    train_idx = np.sort(train[is_normal(y[train])])
     test_idx = np.sort(test)
     X_train, X_test = standardise(X[train_idx], X[test_idx])
     loader = _LOADERS[name]
     return Split(
-        dataset=name,
+        dataset=dataset,
         normal_class=normal_class,
         seed=seed,
         X_train=X_train,
         X_test=X_test,
-        y_test=(y[test_idx] != label).astype(np.int64),
+        y_test=(~is_normal(y[test_idx])).astype(np.int64),
         train_idx=train_idx,
         test_idx=test_idx,
         feature_shape=(X.shape[1],),
         provenance=Provenance(
-            protocol="one-vs-rest-stratified-70-30",
+            protocol=protocol,
             source=f"scikit-learn {sklearn.__version__} sklearn.datasets.{loader}",
             sha256={f"{loader}:X(float64)+y(int64)": digest},
             preprocessing="stratified 70/30 train/test split of all rows (sklearn "
-            "train_test_split, random_state=seed); train = normal-class rows of the train part; "
+            f"train_test_split, random_state=seed); {train_rule}; "
             "z-score per feature with mean/std of the training normals only (a feature constant "
             "there is centred, not scaled); float32",
         ),

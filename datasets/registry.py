@@ -12,7 +12,7 @@ from typing import Literal
 import platformdirs
 
 from bench.registry import Registry
-from datasets.embedded import load_embedded
+from datasets.embedded import load_embedded, load_embedded_loo, loo_classes
 from datasets.errors import DatasetError
 from datasets.split import Split
 from datasets.stream import DRIFT_PAIRS, Stream, drift_stream, labelled_stream, one_vs_rest_stream
@@ -58,6 +58,13 @@ def _load_images(source: str, data_dir: Path, normal_class: int | str, seed: int
     return images.load_image_split(getattr(images, source), data_dir, int(normal_class), seed)
 
 
+def _load_images_loo(source: str, data_dir: Path, normal_class: int | str, seed: int) -> Split:
+    """Leave-one-class-out image splits; torchvision is imported only when used."""
+    from datasets import images
+
+    return images.load_image_loo_split(getattr(images, source), data_dir, normal_class, seed)
+
+
 _TEN = tuple(range(10))
 _add(
     DatasetSpec(
@@ -89,6 +96,28 @@ _add(
         "scikit-learn wine, one-vs-rest over 3 cultivars, stratified 70/30",
     )
 )
+# Leave-one-class-out (multi-modal normality, README "Leave-one-class-out"): class all-but-<k>
+# is normal = every class but k, anomaly = class k.
+_add(
+    DatasetSpec(
+        "digits-loo",
+        partial(load_embedded_loo, "digits"),
+        loo_classes(10),
+        "tabular",
+        False,
+        "scikit-learn 8x8 digits, leave-one-class-out (9 normal digits), stratified 70/30",
+    )
+)
+_add(
+    DatasetSpec(
+        "wine-loo",
+        partial(load_embedded_loo, "wine"),
+        loo_classes(3),
+        "tabular",
+        False,
+        "scikit-learn wine, leave-one-class-out (2 normal cultivars), stratified 70/30",
+    )
+)
 _add(
     DatasetSpec(
         "banknote",
@@ -111,6 +140,16 @@ _add(
 )
 _add(
     DatasetSpec(
+        "mnist-loo",
+        partial(_load_images_loo, "MNIST"),
+        loo_classes(10),
+        "images",
+        True,
+        "MNIST leave-one-class-out (9 normal classes; Deep SVDD preprocessing)",
+    )
+)
+_add(
+    DatasetSpec(
         "fashion-mnist",
         partial(_load_images, "FASHION_MNIST"),
         _TEN,
@@ -121,12 +160,32 @@ _add(
 )
 _add(
     DatasetSpec(
+        "fashion-mnist-loo",
+        partial(_load_images_loo, "FASHION_MNIST"),
+        loo_classes(10),
+        "images",
+        True,
+        "Fashion-MNIST leave-one-class-out (9 normal classes; Deep SVDD preprocessing)",
+    )
+)
+_add(
+    DatasetSpec(
         "cifar10",
         partial(_load_images, "CIFAR10"),
         _TEN,
         "images",
         True,
         "CIFAR-10 one-vs-rest (Deep SVDD protocol)",
+    )
+)
+_add(
+    DatasetSpec(
+        "cifar10-loo",
+        partial(_load_images_loo, "CIFAR10"),
+        loo_classes(10),
+        "images",
+        True,
+        "CIFAR-10 leave-one-class-out (9 normal classes; Deep SVDD preprocessing)",
     )
 )
 _add(

@@ -34,8 +34,8 @@ class Paired:
     median_diff: float  # median of a - b
     ci_low: float  # 95% bootstrap percentile CI of the median difference (seeded)
     ci_high: float
-    statistic: float  # Wilcoxon signed-rank W (scipy.stats.wilcoxon, two-sided)
-    p: float  # nan when n < 2 or all differences zero
+    statistic: float  # Wilcoxon signed-rank W (scipy.stats.wilcoxon)
+    p: float  # nan when n < 2 or all differences zero; two-sided unless asked otherwise
     method: str  # "exact" | "approx" | "n/a"
     wins: int  # a > b
     losses: int  # a < b
@@ -68,11 +68,14 @@ def bootstrap_median_ci(
     return float(low), float(high)
 
 
-def paired(a: np.ndarray, b: np.ndarray, seed: int = 0) -> Paired:
+def paired(
+    a: np.ndarray, b: np.ndarray, seed: int = 0, alternative: str = "two-sided"
+) -> Paired:
     """Compare ``a`` and ``b`` (same blocks, same order); pairs with a NaN are dropped.
 
     Zero differences are dropped before ranking (``zero_method="wilcox"``); the test is
-    two-sided and run with the method ``wilcoxon_method`` names, so the label is true.
+    two-sided (``alternative="greater"``: one-sided, a > b) and run with the method
+    ``wilcoxon_method`` names, so the label is true.
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -90,7 +93,7 @@ def paired(a: np.ndarray, b: np.ndarray, seed: int = 0) -> Paired:
         nz = diff[np.abs(diff) > _ATOL]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = sps.wilcoxon(nz, alternative="two-sided", method=method)
+            res = sps.wilcoxon(nz, alternative=alternative, method=method)
         w, p = float(res.statistic), float(res.pvalue)
     low, high = bootstrap_median_ci(diff, seed)
     return Paired(
@@ -150,6 +153,12 @@ def per_dataset_medians(blocks: pd.DataFrame, a: str, b: str) -> pd.Series:
     if d.empty:
         return pd.Series(dtype=float)
     return d.groupby(level="dataset").median()
+
+
+def smallest_p(n: int) -> float:
+    """The smallest p an exact one-sided Wilcoxon test over ``n`` blocks can give: 0.5**n
+    (every difference of one sign); with fewer blocks no result can be significant."""
+    return 0.5**n if n > 0 else float("nan")
 
 
 def is_significant(p: float, alpha: float = 0.05) -> bool:

@@ -9,7 +9,17 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from bench import schema
-from reports import ablation, decomposition, figures, paired, setup, stats, tables
+from reports import (
+    ablation,
+    decomposition,
+    figures,
+    findings,
+    paired,
+    setup,
+    stats,
+    tables,
+    verdict,
+)
 from reports import stream as stream_section
 from reports import tradeoff as tradeoff_section
 from reports.runs import FINISHED, SKIPPED, load_runs
@@ -77,6 +87,85 @@ CHANCE = (
 )
 
 
+def _findings(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None:
+    doc.add(
+        "## Findings",
+        "",
+        "Computed from the runs, each with a link to the table that holds its numbers; the "
+        "controls and tests are defined in the next section.",
+        "",
+        *findings.summary(runs, groups),
+        "",
+    )
+
+
+def _verdict(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None:
+    doc.add(f"## {findings.VERDICT_TITLE}", "")
+    if not groups:
+        doc.add(
+            "No finished run of a trained network (families "
+            f"{', '.join(verdict.TRAINED_FAMILIES)}): no verdict.",
+            "",
+        )
+        return
+    doc.add(
+        "Did training help? Per group (a suite's datasets of one data protocol), every trained "
+        "network's headline AUROC against two controls: its **untrained** control "
+        "(`untrained-<objective>-<arch>`: the same network and seed with zero training steps, "
+        "read with the detector's scoring rule; a control only where every hyperparameter it "
+        "logged equals the detector's) and the **input norm** (`ref-input-norm`, the squared "
+        "norm of the preprocessed input). Unit: blocks (dataset, normal class), seeds "
+        "averaged first; AUROC columns are the report's mean (over datasets of per-dataset "
+        "means) over the blocks both sides have; Δ is the median over blocks of detector − "
+        "control with a 95% bootstrap interval (10 000 resamples, seed 0); p: one-sided "
+        "Wilcoxon signed-rank (detector > control), Holm-corrected across the detectors of the "
+        f"group, per control; * marks p Holm < {verdict.ALPHA}. `learned`: beats its untrained "
+        "control after Holm.",
+        "",
+        "FF against its twin and PyOD: each FF detector's AUROC against its same-loss backprop "
+        "twin (`bp-*`) and against the group's best PyOD detector (chosen once by mean AUROC, "
+        "not per block); Δ = FF − other, median over blocks with its 95% bootstrap interval; p: "
+        "two-sided Wilcoxon, Holm-corrected across the FF detectors of the group.",
+        "",
+    )
+    for g in groups:
+        title = findings.group_title(g)
+        slug = title.lower().replace(" ", "_").replace(",", "").replace(":", "")
+        doc.add(
+            f"### {title}", "", verdict.sentence(g), "", f"Datasets: {', '.join(g.datasets)}.", ""
+        )
+        doc.table(
+            verdict.table(g),
+            slug,
+            f"Learning verdict, {g.name}: trained networks against their untrained control "
+            "and the input norm (one-sided Wilcoxon over blocks, Holm).",
+        )
+        if verdict.no_control(g):
+            doc.add(verdict.no_control(g), "")
+        rows = findings.headlines(runs, g)
+        if rows:
+            learned = {t.detector for t in g.learned()}
+            doc.table(
+                findings.headline_table(rows, learned),
+                slug + "_ff",
+                f"FF against its same-loss twin and the best PyOD detector, {g.name} "
+                "(two-sided Wilcoxon over blocks, Holm).",
+            )
+
+
+def _controls_line(groups: list[verdict.Group]) -> str:
+    """Where the controls were beaten: the context every FF-vs-BP or FF-vs-PyOD claim needs."""
+    beaten = [g.name for g in groups if g.learned()]
+    missed = [g.name for g in groups if not g.learned()]
+    return (
+        "Read with the learning verdict: controls beaten (a trained network above its "
+        f"untrained control) on {'; '.join(beaten) or MISSING}; no evidence of learning on "
+        f"{'; '.join(missed) or MISSING}. A difference between detectors where nothing learned "
+        f"measures the architectures' prior, not training ([verdict]"
+        f"({verdict.anchor(findings.VERDICT_TITLE)}))."
+    )
+
+
 def _setup(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
     doc.add(
         "## Setup",
@@ -138,8 +227,9 @@ def _metric(doc: _Doc, runs: pd.DataFrame, name: str, label: str) -> None:
     )
 
 
-def _twins(doc: _Doc, runs: pd.DataFrame) -> None:
+def _twins(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None:
     doc.add("## Forward-Forward versus backprop, one difference at a time", "")
+    doc.add(_controls_line(groups), "")
     rows = decomposition.decompose(runs)
     if not rows:
         doc.add(
@@ -209,8 +299,9 @@ def _friedman_text(r: stats.Ranking, what: str) -> str:
     return text
 
 
-def _ranks(doc: _Doc, runs: pd.DataFrame) -> None:
+def _ranks(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None:
     doc.add("## Average ranks and Friedman test", "")
+    doc.add(_controls_line(groups), "")
     suites = stats.suites(runs)
     for suite, datasets in suites.items():
         if len(suites) > 1:
@@ -316,7 +407,7 @@ def _cost(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
         f"Mean AUROC over datasets against peak training memory ({meters}) and fit time; "
         "Pareto-optimal in memory (M) or time (T).",
     )
-    twins = _twin_map(runs)
+    twins = stats.twin_map(runs)
     if cost["peak_train_mem_bytes"].notna().any():
         doc.figure(
             figures.memory_vs_auroc(cost, fam, twins, doc.out_dir / "figures"),
@@ -341,21 +432,6 @@ def _cost(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
     )
 
 
-def _twin_map(runs: pd.DataFrame) -> dict[str, list[str]]:
-    """FF detector -> the detectors that name it as twin, or that it names."""
-    s = stats.simple(runs)
-    s = s[(s["detector"] != "") & (s["twin"] != "")]
-    out: dict[str, set[str]] = {}
-    for det, twin, family in (
-        s[["detector", "twin", "family"]].drop_duplicates().itertuples(index=False)
-    ):
-        if family == "ff":
-            out.setdefault(det, set()).add(twin)
-        else:
-            out.setdefault(twin, set()).add(det)
-    return {k: sorted(v) for k, v in out.items()}
-
-
 def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
     doc.add("## Memory study: peak training memory versus depth", "")
     sweep = stats.memory_sweep(runs)
@@ -368,7 +444,7 @@ def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
         return
     doc.add("Configuration, as logged by the runs:", "", *setup.memory_config(runs), "")
     analytic = stats.analytic_memory(sweep)
-    twins = _twin_map(runs)
+    twins = stats.twin_map(runs)
     doc.add(
         f"Mean ± std over seeds (seeds averaged first) of peak training memory (MiB), meter "
         f"{setup.values(sweep['meter'])}; last columns: each twin / its FF detector.",
@@ -503,8 +579,12 @@ def write_report(
         f"All numbers below are computed from `{RESULTS}` (one row per MLflow run).",
         "",
     )
-    _setup(doc, runs, tables.detector_order(runs, suites="all"))
     main = stats.main_trials(runs)
+    groups = verdict.groups(runs)
+    _findings(doc, runs, groups)
+    if not main.empty:
+        _verdict(doc, runs, groups)
+    _setup(doc, runs, tables.detector_order(runs, suites="all"))
     if main.empty and not stats.memory_runs(runs).empty:
         doc.add(
             f"This report holds only the `{stats.MEMORY_SUITE}` suite (a memory and time "
@@ -514,8 +594,8 @@ def write_report(
     else:
         _metric(doc, runs, "auroc", "AUROC")
         _metric(doc, runs, "auprc", "AUPRC")
-        _twins(doc, runs)
-        _ranks(doc, runs)
+        _twins(doc, runs, groups)
+        _ranks(doc, runs, groups)
         _cost(doc, runs, order)
     stream_section.section(doc, runs)  # the online protocol; nothing without stream runs
     _memory(doc, runs)

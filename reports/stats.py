@@ -496,3 +496,18 @@ def analytic_memory(sweep: pd.DataFrame) -> pd.DataFrame:
         "analytic_bytes",
     ]
     return pd.DataFrame(rows, columns=cols)
+
+
+def twin_map(runs: pd.DataFrame) -> dict[str, list[str]]:
+    """FF detector -> the detectors that name it as twin, or that it names."""
+    s = simple(runs)
+    s = s[(s["detector"] != "") & (s["twin"] != "")]
+    out: dict[str, set[str]] = {}
+    for det, twin, family in (
+        s[["detector", "twin", "family"]].drop_duplicates().itertuples(index=False)
+    ):
+        if family == "ff":
+            out.setdefault(det, set()).add(twin)
+        else:
+            out.setdefault(twin, set()).add(det)
+    return {k: sorted(v) for k, v in out.items()}

@@ -236,6 +236,9 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
                                     "metrics.auroc": rng.uniform(0.3, 1.0),
                                     **(
                                         {
+                                            "params.hp.score_layers": "last"
+                                            if family == "bpl"
+                                            else "sum",
                                             "metrics.auroc.sum": rng.uniform(0.3, 1.0),
                                             "metrics.auroc.last": rng.uniform(0.3, 1.0),
                                         }

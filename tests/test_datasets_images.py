@@ -151,3 +151,22 @@ def test_registry_reads_torchvision_layout(tmp_path: Path) -> None:
     split = DATASETS.get("mnist").loader(tmp_path, 5, 0)
     _check_protocol(split, arrays, 5)
     assert CIFAR10.files(tmp_path)[0] == tmp_path / "cifar-10-batches-py" / "data_batch_1"
+
+
+@pytest.mark.parametrize("name", ["mnist-loo", "fashion-mnist-loo"])
+def test_leave_one_class_out_images(tmp_path: Path, name: str) -> None:
+    folder = {"mnist-loo": "MNIST", "fashion-mnist-loo": "FashionMNIST"}[name]
+    arrays = _write_mnist_like(tmp_path, folder)
+    split = validate_split(DATASETS.get(name).loader(tmp_path, "all-but-3", 0))
+    assert split.dataset == name and split.normal_class == "all-but-3"
+    # train: every training image but class 3; test: the whole test set, class 3 anomalous
+    np.testing.assert_array_equal(split.train_idx, np.flatnonzero(arrays["train_y"] != 3))
+    np.testing.assert_array_equal(split.y_test, (arrays["test_y"] == 3).astype(int))
+    normal = global_contrast_normalise(arrays["train_x"][split.train_idx].astype(np.float32))
+    lo, hi = normal.min(), normal.max()  # the Deep SVDD scaling, from these normals only
+    np.testing.assert_allclose(split.X_train.reshape(normal.shape), (normal - lo) / (hi - lo),
+                               atol=1e-5)
+    assert split.provenance.protocol == "leave-one-class-out-deep-svdd-preprocessing"
+    assert "every class but 3 (the anomaly)" in split.provenance.preprocessing
+    with pytest.raises(ValueError, match="no class 10"):
+        DATASETS.get(name).loader(tmp_path, "all-but-10", 0)

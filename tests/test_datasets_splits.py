@@ -21,13 +21,15 @@ from datasets import (
     default_data_dir,
     load_split,
 )
-from datasets.embedded import embedded_arrays
+from datasets.embedded import embedded_arrays, held_out_class
 from datasets.preprocessing import standardise
 from datasets.tabular import ADBENCH_MAX_TEST, ADBENCH_MAX_TRAIN, adbench_manifest
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 EMBEDDED = [
-    (n, c) for n in ("digits", "wine", "breast-cancer") for c in DATASETS.get(n).normal_classes
+    (n, c)
+    for n in ("digits", "wine", "breast-cancer", "digits-loo", "wine-loo")
+    for c in DATASETS.get(n).normal_classes
 ]
 MIRRORED = sorted(
     e.name for e in adbench_manifest()[1] if e.sha256 and (SHARED / "adbench" / e.file).is_file()
@@ -37,6 +39,9 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"no offline mirro
 
 def _raw_tabular(name: str, normal_class: int | str) -> tuple[np.ndarray, np.ndarray]:
     """Raw features and 0/1 anomaly labels (by file row) straight from the source."""
+    if name.endswith("-loo"):  # leave-one-class-out: the held-out class is the anomaly
+        X, y, _, _ = embedded_arrays(name.removesuffix("-loo"))
+        return X, (y == held_out_class(normal_class)).astype(int)
     if name in ("digits", "wine", "breast-cancer"):
         X, y, class_names, _ = embedded_arrays(name)
         label = class_names.index(normal_class) if isinstance(normal_class, str) else normal_class
@@ -73,10 +78,43 @@ def test_embedded_invariants(name: str, normal_class: int | str) -> None:
     split = load_split(name, normal_class, seed=3)
     _check_invariants(split, name, normal_class, 3)
     _, is_anomaly = _raw_tabular(name, normal_class)
-    # stratified 70/30: the test part holds ~30% of the rows and of the normal class
+    # stratified 70/30: the test part holds ~30% of the rows and of the class that is one side
+    # (the normal class in one-vs-rest, the held-out anomaly in leave-one-class-out)
     assert abs(len(split.test_idx) - 0.3 * len(is_anomaly)) <= 1
-    assert abs((split.y_test == 0).sum() - 0.3 * (is_anomaly == 0).sum()) <= 1
+    side = int(name.endswith("-loo"))
+    assert abs((split.y_test == side).sum() - 0.3 * (is_anomaly == side).sum()) <= 1
     assert len(split.train_idx) + (split.y_test == 0).sum() == (is_anomaly == 0).sum()
+
+
+@pytest.mark.parametrize("name", ["digits", "wine"])
+def test_leave_one_class_out_holds_out_one_class_and_keeps_the_others(name: str) -> None:
+    loo = DATASETS.get(f"{name}-loo")
+    _, y, class_names, _ = embedded_arrays(name)
+    assert loo.normal_classes == tuple(f"all-but-{k}" for k in range(len(class_names)))
+    for k, cls in enumerate(loo.normal_classes):
+        split = load_split(f"{name}-loo", cls, seed=2)
+        assert k not in set(y[split.train_idx])  # the anomaly never trains
+        assert set(y[split.train_idx]) == set(range(len(class_names))) - {k}  # every other does
+        np.testing.assert_array_equal(split.y_test, y[split.test_idx] == k)
+        # the same stratified 70/30 of all rows as one-vs-rest: the test parts are one
+        np.testing.assert_array_equal(split.test_idx, load_split(name, k, seed=2).test_idx)
+        prov = split.provenance
+        assert prov.protocol == "leave-one-class-out-stratified-70-30"
+        assert f"every class but {k} ({class_names[k]!r}, the anomaly)" in prov.preprocessing
+
+
+def test_leave_one_class_out_is_seeded() -> None:
+    a, b = load_split("digits-loo", "all-but-4", seed=1), load_split("digits-loo", "all-but-4", 1)
+    np.testing.assert_array_equal(a.X_train, b.X_train)
+    np.testing.assert_array_equal(a.X_test, b.X_test)
+    c = load_split("digits-loo", "all-but-4", seed=2)
+    assert not np.array_equal(a.test_idx, c.test_idx)
+
+
+@pytest.mark.parametrize("bad", ["all-but-10", "all-but-x", "4", 4])
+def test_leave_one_class_out_refuses_a_class_it_does_not_have(bad) -> None:
+    with pytest.raises(ValueError, match="all-but-|no class 10"):
+        DATASETS.get("digits-loo").loader(Path("."), bad, 0)
 
 
 def test_breast_cancer_benign_is_normal() -> None:
@@ -156,9 +194,11 @@ def test_seed_changes_tabular_split() -> None:
 
 def test_repeated_loads_are_cached() -> None:
     load_split("digits", 4, seed=0)
-    hits = embedded_arrays.cache_info().hits
+    before = embedded_arrays.cache_info()
     load_split("digits", 5, seed=1)
-    assert embedded_arrays.cache_info().hits == hits + 1
+    load_split("digits-loo", "all-but-5", seed=1)
+    after = embedded_arrays.cache_info()
+    assert after.misses == before.misses and after.hits > before.hits  # read once, then cached
 
 
 def test_registry_names_and_specs() -> None:
