@@ -55,7 +55,7 @@ def plan_sweep(
         data = DATASETS.get(name)
         runnable = []
         for spec in specs:
-            reason = spec.accepts(data.kind)
+            reason = spec.accepts(data.kind) or suite.skip_reason(spec.name, name)
             if reason:
                 skipped.append(Skip(spec.name, name, reason))
                 continue

@@ -275,10 +275,13 @@ def sentence(group: Group) -> str:
             f"beats its untrained control (one-sided Wilcoxon, Holm, α = {ALPHA}){why}."
         )
     best = max(learned, key=lambda t: (t.result.median_diff, t.detector))
+    names = {t.detector for t in learned}
+    norm = [t.detector for t in group.input_norm if t.significant and t.detector in names]
     return (
         f"**learning on {where}**: {len(learned)} of {len(tested)} trained networks beat "
         f"their untrained control ({', '.join(t.detector for t in learned)}); largest median "
-        f"margin {best.detector} {effect(best)}, p Holm {p_value(best.p_holm)}."
+        f"margin {best.detector} {effect(best)}, p Holm {p_value(best.p_holm)}. Of these, "
+        f"{len(norm)} also beat the input norm ({', '.join(norm) or 'none'})."
     )
 
 

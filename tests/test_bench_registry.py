@@ -168,3 +168,44 @@ def test_registry_checks_refuse_what_building_refuses(name):
             checked = exc
         assert (built is None) == (checked is None), (key, value, built, checked)
     spec.check(dict(spec.defaults))  # the defaults pass
+
+
+def _dry_run(*args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "bench", "run", "--all", "--dry-run", *args],
+                         capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout
+
+
+def _planned(text: str) -> set[str]:
+    return {line.split()[1].split("/")[0] for line in text.splitlines()
+            if len(line.split()) > 1 and line.split()[1].count("/") == 3}
+
+
+def test_default_suite_keeps_its_controls_and_leaves_the_extras_to_embedded_extra():
+    default = _dry_run()
+    planned = _planned(default)
+    datasets = {line.split()[1].split("/")[1] for line in default.splitlines()
+                if len(line.split()) > 1 and line.split()[1].count("/") == 3}
+    assert {"digits-loo", "wine-loo", "digits", "breast-cancer", "wine"} == datasets
+    assert "ref-input-norm" in planned and f"untrained-{'hb-svdd'}-mlp" in planned
+    assert {f"{f}-goodness-mlp" for f in ("ff", "bp", "bpl", "untrained")} <= planned
+    extras = {d for d in DETECTORS.names()
+              if SUITES.get("embedded").excludes(d) and DETECTORS.get(d).inputs != "images"}
+    assert {"bpl-hb-svdd-mlp-nonorm", "dsvdd-hb-svdd-mlp", "pyod-deepsvdd"} <= extras
+    assert not planned & extras
+    # the one pair known not to work is skipped with its reason, not run to fail
+    assert "non-finite scores): pyod-pca on digits-loo" in default
+    assert extras <= _planned(_dry_run("--suite", "embedded-extra"))
+
+
+def test_embedded_budget_binds_only_on_leave_one_class_out():
+    from bench.suites import EMBEDDED_MAX_STEPS
+    from datasets import load_split
+
+    batch = DETECTORS.get("ff-goodness-mlp").defaults["batch_size"]
+    epochs = DETECTORS.get("ff-goodness-mlp").defaults["epochs"]
+    for name, cls in [("digits", 1), ("breast-cancer", "benign"), ("wine", 0)]:
+        steps = -(-len(load_split(name, cls).X_train) // batch) * epochs
+        assert steps <= EMBEDDED_MAX_STEPS, name  # one-vs-rest trains its full epochs
+    loo = -(-len(load_split("digits-loo", "all-but-1").X_train) // batch) * epochs
+    assert loo > EMBEDDED_MAX_STEPS

@@ -94,6 +94,7 @@ def test_a_clear_margin_is_significant_learning_and_one_vs_rest_is_reported_as_m
     loo, ovr = _group(groups, LOO), _group(groups, OVR)
     assert {t.detector for t in loo.learned()} == {f"ff-{CORE}", f"bp-{CORE}"}
     assert verdict.sentence(loo).startswith("**learning on embedded, " + LOO)
+    assert "Of these, 2 also beat the input norm" in verdict.sentence(loo)
     ff = next(t for t in loo.untrained if t.detector == f"ff-{CORE}")
     assert ff.control == f"untrained-{CORE}" and ff.rule == "sum"
     assert ff.result.median_diff == pytest.approx(0.1, abs=0.02)
