@@ -156,14 +156,20 @@ def _verdict(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None
 def _controls_line(groups: list[verdict.Group]) -> str:
     """Where the controls were beaten: the context every FF-vs-BP or FF-vs-PyOD claim needs."""
     beaten = [g.name for g in groups if g.learned()]
+    norm = [g.name for g in groups if any(t.significant for t in g.input_norm)]
     missed = [g.name for g in groups if not g.learned()]
-    return (
-        "Read with the learning verdict: controls beaten (a trained network above its "
-        f"untrained control) on {'; '.join(beaten) or MISSING}; no evidence of learning on "
-        f"{'; '.join(missed) or MISSING}. A difference between detectors where nothing learned "
-        f"measures the architectures' prior, not training ([verdict]"
-        f"({verdict.anchor(findings.VERDICT_TITLE)}))."
-    )
+    parts = [
+        "Read with the learning verdict ([verdict]"
+        f"({verdict.anchor(findings.VERDICT_TITLE)})): a trained network beats its untrained "
+        f"control on {'; '.join(beaten) or 'no group'}, and the input norm on "
+        f"{'; '.join(norm) or 'no group'}."
+    ]
+    if missed:
+        parts.append(
+            f"No evidence of learning on {'; '.join(missed)}: a difference between detectors "
+            "there measures the architectures' prior, not training."
+        )
+    return " ".join(parts)
 
 
 def _setup(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
