@@ -105,13 +105,18 @@ def _add(spec: DetectorSpec) -> None:
 # ff: per-layer objectives, detached inputs; bp: the same losses end to end (differs from ff
 # only in gradient flow); bpl: the last-layer objective end to end (the Deep SVDD way), also
 # without length normalisation (-nonorm, Deep SVDD's standard network); untrained: zero steps.
+# bp-ckpt / bp-accum: the same-loss twin with activation checkpointing or gradient
+# accumulation (family bp: the same function, trained with less memory; MLP only).
 # Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin).
-_VERSIONS = {"ff": 2, "bp": 2, "bpl": 1, "untrained": 1}
-_TWIN = {"ff": "bp", "bp": "ff", "bpl": "ff", "untrained": "ff"}
+_VERSIONS = {"ff": 2, "bp": 2, "bp-ckpt": 1, "bp-accum": 1, "bpl": 1, "untrained": 1}
+_TWIN = {"ff": "bp", "bp": "ff", "bp-ckpt": "ff", "bp-accum": "ff", "bpl": "ff", "untrained": "ff"}
+_FAMILY = {"untrained": "ref", "bp-ckpt": "bp", "bp-accum": "bp"}
 for _objective in ffhp.OBJECTIVES:
     for _arch in ffhp.ARCHS:
         _core = f"{_objective}-{_arch}"
         for _mode in ffhp.MODES:
+            if _mode in ffhp.MEMORY_MODES and _arch != "mlp":
+                continue
             _variants = [("", {})]
             if _mode == "bpl":
                 _variants.append(("-nonorm", {"normalise": False}))
@@ -119,7 +124,7 @@ for _objective in ffhp.OBJECTIVES:
                 _add(
                     DetectorSpec(
                         name=f"{_mode}-{_core}{_suffix}",
-                        family="ref" if _mode == "untrained" else _mode,
+                        family=_FAMILY.get(_mode, _mode),
                         factory=Lazy("ff.detector", "OneClassDetector", (_objective, _arch, _mode)),
                         defaults={**ffhp.defaults(_objective, _arch, _mode), **_fixed},
                         objective=_objective,

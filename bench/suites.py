@@ -70,6 +70,8 @@ EMBEDDED_MAX_STEPS = 240
 # ablation-only variants and the slowest deep baselines: run in `embedded-extra`, so that
 # `run --all` stays a few minutes on 2 cores; the untrained and ref controls stay in embedded
 EMBEDDED_EXTRA = ("*-nonorm", "dsvdd-*", "pyod-autoencoder", "pyod-deepsvdd")
+# the memory twins compute bp's function (its AUROC to float tolerance): the memory suite's
+MEMORY_TWINS = ("bp-ckpt-*", "bp-accum-*")
 EMBEDDED_SETS = ("digits", "breast-cancer", "wine", "digits-loo", "wine-loo")
 # pairs that cannot give a result: skipped with the reason, so the default sweep exits 0
 EMBEDDED_SKIP = (
@@ -87,10 +89,11 @@ SUITES.add(
         "embedded",
         "sklearn's digits, breast-cancer, wine one-vs-rest and digits, wine "
         f"leave-one-class-out; no download; networks at most {EMBEDDED_MAX_STEPS} steps; "
-        f"without {', '.join(EMBEDDED_EXTRA)} (suite embedded-extra)",
+        f"without {', '.join(EMBEDDED_EXTRA)} (suite embedded-extra) and the memory twins "
+        f"{', '.join(MEMORY_TWINS)} (suite memory)",
         _fixed(*EMBEDDED_SETS),
         grid=({"max_steps": EMBEDDED_MAX_STEPS},),
-        exclude=EMBEDDED_EXTRA,
+        exclude=(*EMBEDDED_EXTRA, *MEMORY_TWINS),
         skip=EMBEDDED_SKIP,
     ),
 )
@@ -155,7 +158,7 @@ SUITES.add(
         detectors=tuple(
             f"{family}-{objective}-mlp"
             for objective in ("hb-svdd", "goodness")
-            for family in ("ff", "bp", "bpl")
+            for family in ("ff", "bp", "bp-ckpt", "bp-accum", "bpl")
         ),
         grid=tuple(
             {

@@ -6,6 +6,7 @@ more anomalous, ``hparams`` records every hyperparameter used (after defaults).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,9 @@ class OneClassDetector:
         else:
             net = self._build(shape, init_gen).to(self.device)
         n_layers = len(net.layers)
-        trained = {"ff": range(n_layers), "bp": range(n_layers), "bpl": [n_layers - 1]}
+        every = range(n_layers)
+        trained = {"ff": every, "bp": every, "bp-ckpt": every, "bp-accum": every}
+        trained["bpl"] = [n_layers - 1]
         targets: Targets = {k: self._objective() for k in trained.get(self.mode, [])}
         with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
             t0 = clock(self.device)
@@ -187,7 +190,10 @@ class OneClassDetector:
             opt = make_optimizer(
                 list(net.parameters()), hp["optimizer"], hp["lr"], hp["weight_decay"]
             )
-            step = bp_step(net, targets, opt)
+            segment = None
+            if self.mode == "bp-ckpt":
+                segment = hp["checkpoint_layers"] or math.ceil(math.sqrt(len(net.layers)))
+            step = bp_step(net, targets, opt, segment, hp.get("micro_batches", 1))
         return run_loop(step, targets, x, cfg, gen, self.history)
 
     def _diagnose(self, trained: Targets) -> None:

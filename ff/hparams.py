@@ -11,15 +11,29 @@ from typing import Any
 
 OBJECTIVES = ("goodness", "sigmoid-goodness", "hb-svdd", "sb-svdd", "ls-svdd")
 ARCHS = ("mlp", "cnn")
-MODES = ("ff", "bp", "bpl", "untrained")
+MODES = ("ff", "bp", "bp-ckpt", "bp-accum", "bpl", "untrained")
+# the same-loss twin under the two memory savers a practitioner would use (MLP only: the CNN's
+# batch normalisation makes accumulation inexact and recomputation update its running stats)
+MEMORY_MODES = ("bp-ckpt", "bp-accum")
 MODE_TEXT = {
     "ff": "Forward-Forward: every layer trains its own objective on detached inputs",
     "bp": "backprop, same losses: FF's per-layer losses summed, trained end to end (no detach)",
+    "bp-ckpt": "backprop, same losses, activation checkpointing: segments of checkpoint_layers "
+    "layers (default ceil(sqrt(depth))) recomputed in the backward pass",
+    "bp-accum": "backprop, same losses, gradient accumulation: each batch in micro_batches "
+    "parts, their gradients summed before one step",
     "bpl": "backprop, last layer: the objective on the last layer only, trained end to end",
     "untrained": "control: the same network and seed, zero training steps",
 }
 # the rule that gives a mode's headline ``auroc``; every rule is logged for every network
-DECLARED_RULE = {"ff": "sum", "bp": "sum", "bpl": "last", "untrained": "sum"}
+DECLARED_RULE = {
+    "ff": "sum",
+    "bp": "sum",
+    "bp-ckpt": "sum",
+    "bp-accum": "sum",
+    "bpl": "last",
+    "untrained": "sum",
+}
 # hyperparameters of training, absent from the untrained control
 TRAINING_KEYS = (
     "epochs",
@@ -76,6 +90,8 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     check_choice("objective", objective, OBJECTIVES)
     check_choice("arch", arch, ARCHS)
     check_choice("mode", mode, MODES)
+    if mode in MEMORY_MODES and arch != "mlp":
+        raise ValueError(f"{mode} is defined for the mlp only (batch normalisation in the cnn)")
     svdd = objective.endswith("svdd")
     hp: dict[str, Any] = {
         "epochs": 30 if arch == "mlp" else 20,
@@ -96,6 +112,10 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     }
     if mode == "ff":
         hp["update"] = "sequential"
+    if mode == "bp-ckpt":
+        hp["checkpoint_layers"] = None  # layers per checkpointed segment; None: ceil(sqrt(L))
+    if mode == "bp-accum":
+        hp["micro_batches"] = 4
     if not svdd:
         hp["variance_floor"] = 0.0  # the collapse guard, off (ff.objectives.Goodness)
     if mode == "untrained":
@@ -114,9 +134,13 @@ def validate(hp: dict[str, Any]) -> None:
     for key, valid in CHOICES.items():
         if key in hp:
             check_choice(key, hp[key], valid)
-    for key in ("epochs", "batch_size", "radius_update_every"):
+    for key in ("epochs", "batch_size", "radius_update_every", "micro_batches"):
         if key in hp and not positive_int(hp[key]):
             raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
+    if hp.get("checkpoint_layers") is not None and not positive_int(hp["checkpoint_layers"]):
+        raise ValueError(
+            f"checkpoint_layers must be None or a positive int, got {hp['checkpoint_layers']!r}"
+        )
     cap = hp.get("max_steps")
     if cap is not None and not positive_int(cap):
         raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")

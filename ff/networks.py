@@ -37,9 +37,14 @@ class LayerStack(nn.Module):
         self.layers = nn.ModuleList(layers)
         self.normalise = normalise
 
-    def outputs(self, x: Tensor, detach: bool) -> Iterator[Tensor]:
-        """Yield each layer's output; ``detach`` cuts the graph between layers (FF)."""
-        for k, layer in enumerate(self.layers):
+    def outputs(
+        self, x: Tensor, detach: bool, start: int = 0, stop: int | None = None
+    ) -> Iterator[Tensor]:
+        """Yield each layer's output; ``detach`` cuts the graph between layers (FF). With
+        ``start``/``stop``, ``x`` is layer ``start - 1``'s output and layers ``start`` to
+        ``stop - 1`` run (a checkpointed segment)."""
+        for k in range(start, len(self.layers) if stop is None else stop):
+            layer = self.layers[k]
             if k:
                 x = x.detach() if detach else x
                 x = length_normalise(x) if self.normalise else x

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from ff.networks import LayerStack
 from ff.objectives import HardBoundarySVDD, Objective, RadiusSVDD
@@ -105,25 +106,71 @@ def ff_step(
     return step
 
 
-def bp_step(net: LayerStack, targets: Targets, optimizer: Optimizer) -> Step:
-    """One end-to-end update from the sum of the targets' losses (no detach anywhere)."""
+def bp_step(
+    net: LayerStack,
+    targets: Targets,
+    optimizer: Optimizer,
+    checkpoint_layers: int | None = None,
+    micro_batches: int = 1,
+) -> Step:
+    """One end-to-end update from the sum of the targets' losses (no detach anywhere).
+
+    ``checkpoint_layers``: run the network in segments of that many layers under
+    ``torch.utils.checkpoint`` (non-reentrant), each returning its output and its layers'
+    losses, so only segment boundaries stay alive and each segment's graph is rebuilt in the
+    backward pass. ``micro_batches``: split the batch into that many parts (sizes within one),
+    backpropagate each part's loss weighted by its share of the batch, then step once; every
+    objective's loss is a mean over samples plus terms without gradient, so the summed
+    gradient is the full batch's (the goodness variance floor, a batch-level penalty, is then
+    computed per part).
+    """
+
+    def losses(x: Tensor) -> tuple[Tensor, dict[int, Tensor]]:
+        if checkpoint_layers is None:
+            return _segment(net, targets, x, 0, len(net.layers))[1:]
+        total, stats, h = x.new_zeros(()), {}, x
+        for start in range(0, len(net.layers), checkpoint_layers):
+            stop = min(start + checkpoint_layers, len(net.layers))
+            h, part, seg = checkpoint(
+                _segment, net, targets, h, start, stop, use_reentrant=False
+            )
+            total = total + part
+            stats |= seg
+        return total, stats
 
     def step(x: Tensor) -> dict[int, Tensor]:
-        stats: dict[int, Tensor] = {}
-        total: Tensor | None = None
-        for k, h in enumerate(net.outputs(x, detach=False)):
-            if k in targets:
-                s = targets[k].stat(h)
-                loss = targets[k].train_loss(h, s)
-                total = loss if total is None else total + loss
-                stats[k] = s.detach()
-        assert total is not None, "bp_step needs at least one target"
-        total.backward()
+        parts = torch.tensor_split(x, micro_batches) if micro_batches > 1 else (x,)
+        seen: dict[int, list[Tensor]] = {}
+        for part in parts:
+            if not len(part):
+                continue
+            total, stats = losses(part)
+            (total * (len(part) / len(x)) if len(parts) > 1 else total).backward()
+            for k, s in stats.items():
+                seen.setdefault(k, []).append(s.detach())
         optimizer.step()
         optimizer.zero_grad()
-        return stats
+        return {k: torch.cat(v) for k, v in seen.items()}
 
     return step
+
+
+def _segment(
+    net: LayerStack, targets: Targets, x: Tensor, start: int, stop: int
+) -> tuple[Tensor, Tensor, dict[int, Tensor]]:
+    """Layers ``start`` to ``stop - 1`` on ``x``: the last output, the sum of the targets'
+    losses among them and their statistics."""
+    total: Tensor = x.new_zeros(())
+    stats: dict[int, Tensor] = {}
+    h = x
+    for k, h in zip(range(start, stop), net.outputs(x, False, start, stop), strict=True):
+        if k in targets:
+            s = targets[k].stat(h)
+            total = total + targets[k].train_loss(h, s)
+            stats[k] = s
+    if start == 0 and stop == len(net.layers) and not stats:
+        raise AssertionError("bp_step needs at least one target")
+    return h, total, stats
 
 
 History = dict[str, list[float]]  # "train_loss.layer<k>" / "train_stat.layer<k>" -> per epoch

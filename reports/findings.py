@@ -183,14 +183,32 @@ def _versus_sentence(g: verdict.Group, rows: list[Headline]) -> str:
 
 
 def memory_sentence(runs: pd.DataFrame) -> str:
-    """The twin / FF peak-memory ratios at the deepest depth, as the memory table prints them."""
+    """At the deepest depth: per FF detector, its cheapest twin in peak memory, that twin's
+    peak and step time as multiples of FF's, as the memory-study tables print them."""
     sweep = stats.memory_sweep(runs)
     if sweep.empty:
         return ""
-    md, _ = tables.memory_depth_tables(sweep, stats.twin_map(runs))
-    ratios = [(h, c) for h, c in zip(md.header, md.rows[-1], strict=True) if " / " in h]
+    twins = stats.twin_map(runs)
+    md, _ = tables.memory_depth_tables(sweep, twins)
+    ratios = {h: c for h, c in zip(md.header, md.rows[-1], strict=True) if " / " in h}
     if not ratios:
         return ""
+    steps = stats.memory_sweep(runs, "step_seconds")
+    times: dict[str, str] = {}
+    if not steps.empty:
+        st, _ = tables.step_time_tables(steps, twins)
+        times = dict(zip(st.header, st.rows[-1], strict=True))
+    by_ff: dict[str, list[tuple[float, str, str]]] = {}
+    for header, cell in ratios.items():
+        twin, ff = header.split(" / ")
+        if cell != MISSING:
+            by_ff.setdefault(ff, []).append((float(cell), twin, header))
     meter = ", ".join(sorted(set(sweep["meter"].dropna()))) or MISSING
-    listed = "; ".join(f"{h} {c}" for h, c in ratios)
-    return f"Peak training memory ({meter}) at depth {md.rows[-1][0]}, twin / FF: {listed}."
+    parts = []
+    for ff, options in sorted(by_ff.items()):
+        _, twin, header = min(options)
+        cost = f", step time {times[header]}x" if times.get(header, MISSING) != MISSING else ""
+        parts.append(f"{ff}'s cheapest twin {twin} needs {ratios[header]}x its peak{cost}")
+    return (
+        f"Peak training memory ({meter}) at depth {md.rows[-1][0]}: " + "; ".join(parts) + "."
+    )

@@ -189,10 +189,15 @@ def test_default_suite_keeps_its_controls_and_leaves_the_extras_to_embedded_extr
     assert {"digits-loo", "wine-loo", "digits", "breast-cancer", "wine"} == datasets
     assert "ref-input-norm" in planned and f"untrained-{'hb-svdd'}-mlp" in planned
     assert {f"{f}-goodness-mlp" for f in ("ff", "bp", "bpl", "untrained")} <= planned
-    extras = {d for d in DETECTORS.names()
-              if SUITES.get("embedded").excludes(d) and DETECTORS.get(d).inputs != "images"}
+    excluded = {d for d in DETECTORS.names()
+                if SUITES.get("embedded").excludes(d) and DETECTORS.get(d).inputs != "images"}
+    assert not planned & excluded
+    twins = {d for d in excluded if d.startswith(("bp-ckpt-", "bp-accum-"))}
+    assert {"bp-ckpt-goodness-mlp", "bp-accum-hb-svdd-mlp"} <= twins  # the memory suite's
+    assert {"bp-ckpt-goodness-mlp", "bp-accum-hb-svdd-mlp"} <= _planned(
+        _dry_run("--suite", "memory"))
+    extras = excluded - twins
     assert {"bpl-hb-svdd-mlp-nonorm", "dsvdd-hb-svdd-mlp", "pyod-deepsvdd"} <= extras
-    assert not planned & extras
     # the one pair known not to work is skipped with its reason, not run to fail
     assert "non-finite scores): pyod-pca on digits-loo" in default
     assert extras <= _planned(_dry_run("--suite", "embedded-extra"))

@@ -15,23 +15,25 @@ from datasets.synthetic import subspace_problem
 NORMAL, TEST_X, TEST_Y = subspace_problem(0)
 SVDD = [o for o in ff.OBJECTIVES if o.endswith("svdd")]
 TRAINED = [m for m in ff.MODES if m != "untrained"]
+CNN_MODES = [m for m in ff.MODES if m not in ff.MEMORY_MODES]  # the memory twins: MLP only
 
 
 def test_public_names():
     assert ff.OBJECTIVES == ("goodness", "sigmoid-goodness", "hb-svdd", "sb-svdd", "ls-svdd")
     assert ff.ARCHS == ("mlp", "cnn")
-    assert ff.MODES == ("ff", "bp", "bpl", "untrained")
+    assert ff.MODES == ("ff", "bp", "bp-ckpt", "bp-accum", "bpl", "untrained")
     assert set(ff.MODE_TEXT) == set(ff.DECLARED_RULE) == set(ff.MODES)
 
 
 @pytest.mark.parametrize("objective", ff.OBJECTIVES)
 @pytest.mark.parametrize("arch", ff.ARCHS)
 def test_defaults_are_json_and_complete(objective, arch):
-    shared = {m: ff.defaults(objective, arch, m) for m in ff.MODES}
+    modes = ff.MODES if arch == "mlp" else CNN_MODES
+    shared = {m: ff.defaults(objective, arch, m) for m in modes}
     for mode, hp in shared.items():  # every mode shares the network and training settings
         assert hp["score_layers"] == ff.DECLARED_RULE[mode]
         for key, value in hp.items():
-            if key not in ("score_layers", "update"):
+            if key not in ("score_layers", "update", "checkpoint_layers", "micro_batches"):
                 assert shared["ff"][key] == value, (mode, key)
     assert "epochs" not in shared["untrained"] and "lr" not in shared["untrained"]
     hp = ff.defaults(objective, arch)
@@ -167,7 +169,7 @@ def test_svdd_separates_off_subspace_anomalies(objective, mode):
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
 @pytest.mark.parametrize("objective", ff.OBJECTIVES)
-@pytest.mark.parametrize("mode", ff.MODES)
+@pytest.mark.parametrize("mode", CNN_MODES)
 def test_cnn_runs(shape, objective, mode):
     X = np.random.default_rng(0).normal(size=(12, *shape)).astype(np.float32)
     hp = {} if mode == "untrained" else {"epochs": 1}
@@ -246,3 +248,66 @@ def test_variance_floor_keeps_goodness_layers_from_collapsing():
             ff.OneClassDetector("goodness", "mlp", "ff", variance_floor=bad)
     with pytest.raises(ValueError, match="variance_floor"):  # an SVDD has no such guard
         ff.OneClassDetector("hb-svdd", "mlp", "ff", variance_floor=0.5)
+
+
+def _parameters(det) -> np.ndarray:
+    return np.concatenate([p.detach().numpy().ravel() for p in det._net.parameters()])
+
+
+@pytest.mark.parametrize("objective", ff.OBJECTIVES)
+@pytest.mark.parametrize("segment", [None, 1, 2])
+def test_checkpointed_backprop_is_backprop(objective, segment):
+    def fit(mode, **hp):
+        return ff.OneClassDetector(objective, "mlp", mode, seed=2, epochs=3,
+                                   widths=[24, 24, 24, 24, 8], **hp).fit(NORMAL)
+
+    bp, ckpt = fit("bp"), fit("bp-ckpt", checkpoint_layers=segment)
+    assert ckpt.n_steps == bp.n_steps == 30
+    np.testing.assert_allclose(_parameters(ckpt), _parameters(bp), rtol=0, atol=1e-6)
+    a, b = (roc_auc_score(TEST_Y, d.score_samples(TEST_X)) for d in (ckpt, bp))
+    assert abs(a - b) <= 1e-6
+
+
+@pytest.mark.parametrize("objective", ff.OBJECTIVES)
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_accumulated_gradient_is_the_full_batch_gradient(objective, parts):
+    import torch
+
+    from ff.training import bp_step
+
+    def one_step(micro_batches):  # one plain-SGD step from the same network and batch
+        det = ff.OneClassDetector(objective, "mlp", "bp", seed=4, widths=[16, 8, 4])
+        det.build(NORMAL.shape[1:])
+        net = det._built[1]
+        targets = {k: det._objective() for k in range(3)}
+        for k, o in targets.items():
+            if hasattr(o, "set_centre"):
+                o.set_centre(torch.full(([16, 8, 4][k],), 0.3))
+            if hasattr(o, "update_radius"):
+                o.update_radius(torch.tensor([0.1, 0.5, 0.9]))  # a radius the loss uses
+        opt = ff.detector.make_optimizer(list(net.parameters()), "sgd", 0.1, 0.0)
+        batch = torch.as_tensor(NORMAL[:50]).float()
+        bp_step(net, targets, opt, micro_batches=micro_batches)(batch)
+        return np.concatenate([p.detach().numpy().ravel() for p in net.parameters()])
+
+    np.testing.assert_allclose(one_step(parts), one_step(1), rtol=0, atol=1e-6)
+
+
+def test_memory_twins_refuse_what_they_cannot_do():
+    with pytest.raises(ValueError, match="bp-ckpt is defined for the mlp only"):
+        ff.OneClassDetector("hb-svdd", "cnn", "bp-ckpt")
+    with pytest.raises(ValueError, match="micro_batches"):
+        ff.OneClassDetector("hb-svdd", "mlp", "bp-accum", micro_batches=0)
+    with pytest.raises(ValueError, match="checkpoint_layers"):
+        ff.OneClassDetector("hb-svdd", "mlp", "bp-ckpt", checkpoint_layers=1.5)
+    with pytest.raises(ValueError, match="micro_batches"):
+        ff.OneClassDetector("hb-svdd", "mlp", "bp", micro_batches=4)  # bp has no such key
+
+
+def test_accumulating_detector_trains_bps_network():
+    def fit(mode, **hp):
+        return ff.OneClassDetector("sb-svdd", "mlp", mode, seed=6, epochs=3, **hp).fit(NORMAL)
+
+    bp, accum = fit("bp"), fit("bp-accum", micro_batches=4)
+    assert accum.n_steps == bp.n_steps  # one step per batch, whatever the parts
+    np.testing.assert_allclose(_parameters(accum), _parameters(bp), rtol=0, atol=1e-4)

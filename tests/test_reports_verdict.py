@@ -157,3 +157,26 @@ def test_twin_and_pyod_numbers_of_the_summary_equal_the_headline_table():
     assert findings.delta(h.twin) in line and row[4] == findings.delta(h.twin)
     assert findings.delta(h.pyod) in line and row[8] == findings.delta(h.pyod)
     assert "controls beaten here" in line
+
+
+def test_memory_finding_names_the_cheapest_twin_as_the_memory_table_prints_it(tmp_path):
+    from reports import synthetic
+
+    runs = synthetic.wide_runs()
+    memory = runs[runs["tags.bench.suite"] == "memory"]
+    line = findings.memory_sentence(memory)
+    text = write_report(memory, tmp_path).read_text()
+    table = text.split("## Memory study")[1]
+    deepest = next(r for r in table.splitlines() if r.startswith("| 32 |"))
+    header = next(r for r in table.splitlines() if r.startswith("| depth |"))
+    def split(row: str) -> list[str]:
+        return [c.strip() for c in row.strip("|").split("|")]
+
+    cells = dict(zip(split(header), split(deepest), strict=True))
+    for ff in ("ff-goodness-mlp", "ff-hb-svdd-mlp"):
+        core = ff.removeprefix("ff-")
+        ratios = {t: float(cells[f"{t}-{core} / {ff}"]) for t in ("bp", "bpl")}
+        cheapest = min(ratios, key=ratios.get)
+        ratio = cells[f"{cheapest}-{core} / {ff}"]
+        assert f"{ff}'s cheapest twin {cheapest}-{core} needs {ratio}x" in line
+    assert line in text.split("## Setup")[0]  # it is among the findings
