@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -48,6 +49,16 @@ def loo_classes(n_classes: int) -> tuple[str, ...]:
     return tuple(f"{LOO_PREFIX}{k}" for k in range(n_classes))
 
 
+@dataclass(frozen=True)
+class Normality:
+    """Which labels are normal in a split, and how its provenance names that."""
+
+    dataset: str  # the registered name (``digits``, ``digits-loo``)
+    is_normal: Callable[[np.ndarray], np.ndarray]
+    protocol: str
+    train_rule: str  # what train holds, for the preprocessing text
+
+
 def load_embedded(name: str, data_dir: Path, normal_class: int | str, seed: int) -> Split:
     """One-vs-rest split of a scikit-learn dataset; ``data_dir`` is unused.
 
@@ -58,10 +69,11 @@ def load_embedded(name: str, data_dir: Path, normal_class: int | str, seed: int)
     """
     _, _, class_names, _ = embedded_arrays(name)
     label = class_names.index(normal_class) if isinstance(normal_class, str) else normal_class
-    return _split(
-        name, name, normal_class, seed, lambda y: y == label, "one-vs-rest-stratified-70-30",
+    rule = Normality(
+        name, lambda y: y == label, "one-vs-rest-stratified-70-30",
         "train = normal-class rows of the train part",
     )
+    return _split(name, normal_class, seed, rule)
 
 
 def load_embedded_loo(name: str, data_dir: Path, normal_class: int | str, seed: int) -> Split:
@@ -77,26 +89,18 @@ def load_embedded_loo(name: str, data_dir: Path, normal_class: int | str, seed: 
     _, _, class_names, _ = embedded_arrays(name)
     if held_out >= len(class_names):
         raise ValueError(f"{name} has {len(class_names)} classes; no class {held_out}")
-    return _split(
-        name, name + LOO_SUFFIX, normal_class, seed, lambda y: y != held_out,
-        "leave-one-class-out-stratified-70-30",
+    rule = Normality(
+        name + LOO_SUFFIX, lambda y: y != held_out, "leave-one-class-out-stratified-70-30",
         f"train = the train part's rows of every class but {held_out} "
         f"({class_names[held_out]!r}, the anomaly)",
     )
+    return _split(name, normal_class, seed, rule)
 
 
-def _split(
-    name: str,
-    dataset: str,
-    normal_class: int | str,
-    seed: int,
-    is_normal: Callable[[np.ndarray], np.ndarray],
-    protocol: str,
-    train_rule: str,
-) -> Split:
-    """The stratified, seeded 70/30 split of all rows of scikit-learn's ``name`` with
-    ``is_normal(y)`` deciding normality, registered as ``dataset``: train = the normal rows of
-    the train part, test = the whole test part."""
+def _split(name: str, normal_class: int | str, seed: int, rule: Normality) -> Split:
+    """The stratified, seeded 70/30 split of all rows of scikit-learn's ``name`` with ``rule``
+    deciding normality: train = the normal rows of the train part, test = the whole test
+    part."""
     import sklearn
     from sklearn.model_selection import train_test_split
 
@@ -104,26 +108,26 @@ def _split(
     train, test = train_test_split(
         np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
-    train_idx = np.sort(train[is_normal(y[train])])
+    train_idx = np.sort(train[rule.is_normal(y[train])])
     test_idx = np.sort(test)
     X_train, X_test = standardise(X[train_idx], X[test_idx])
     loader = _LOADERS[name]
     return Split(
-        dataset=dataset,
+        dataset=rule.dataset,
         normal_class=normal_class,
         seed=seed,
         X_train=X_train,
         X_test=X_test,
-        y_test=(~is_normal(y[test_idx])).astype(np.int64),
+        y_test=(~rule.is_normal(y[test_idx])).astype(np.int64),
         train_idx=train_idx,
         test_idx=test_idx,
         feature_shape=(X.shape[1],),
         provenance=Provenance(
-            protocol=protocol,
+            protocol=rule.protocol,
             source=f"scikit-learn {sklearn.__version__} sklearn.datasets.{loader}",
             sha256={f"{loader}:X(float64)+y(int64)": digest},
             preprocessing="stratified 70/30 train/test split of all rows (sklearn "
-            f"train_test_split, random_state=seed); {train_rule}; "
+            f"train_test_split, random_state=seed); {rule.train_rule}; "
             "z-score per feature with mean/std of the training normals only (a feature constant "
             "there is centred, not scaled); float32",
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,7 +15,7 @@ import torch
 from torchvision import datasets as tvd
 
 from datasets import download
-from datasets.embedded import LOO_SUFFIX, held_out_class
+from datasets.embedded import LOO_SUFFIX, Normality, held_out_class
 from datasets.errors import DatasetError
 from datasets.preprocessing import global_contrast_normalise, min_max
 from datasets.split import Provenance, Split
@@ -132,10 +132,8 @@ def load_image_split(source: ImageSource, data_dir: Path, normal_class: int, see
     other class. Each image is L1 global-contrast-normalised, then min-max scaled with the scalar
     min and max of the normalised training normals. ``seed`` does not change this split.
     """
-    return _image_split(
-        source, source.name, data_dir, normal_class, seed, lambda y: y == normal_class,
-        "deep-svdd-one-vs-rest", "",
-    )
+    rule = Normality(source.name, lambda y: y == normal_class, "deep-svdd-one-vs-rest", "")
+    return _image_split(source, data_dir, normal_class, seed, rule)
 
 
 def load_image_loo_split(
@@ -148,48 +146,42 @@ def load_image_loo_split(
     held_out = held_out_class(normal_class)
     if held_out >= N_CLASSES:
         raise ValueError(f"{source.name} has {N_CLASSES} classes; no class {held_out}")
-    return _image_split(
-        source, source.name + LOO_SUFFIX, data_dir, normal_class, seed, lambda y: y != held_out,
+    rule = Normality(
+        source.name + LOO_SUFFIX, lambda y: y != held_out,
         "leave-one-class-out-deep-svdd-preprocessing",
         f"official train/test split; train = the training images of every class but "
         f"{held_out} (the anomaly); ",
     )
+    return _image_split(source, data_dir, normal_class, seed, rule)
 
 
 def _image_split(
-    source: ImageSource,
-    dataset: str,
-    data_dir: Path,
-    normal_class: int | str,
-    seed: int,
-    is_normal: Callable[[np.ndarray], np.ndarray],
-    protocol: str,
-    train_rule: str,
+    source: ImageSource, data_dir: Path, normal_class: int | str, seed: int, rule: Normality
 ) -> Split:
-    """The official train/test split with ``is_normal(label)`` deciding normality;
-    ``train_rule`` opens the preprocessing text (empty for one-vs-rest, as before)."""
+    """The official train/test split with ``rule`` deciding normality; its ``train_rule``
+    opens the preprocessing text (empty for one-vs-rest, as before)."""
     train_x, train_y, test_x, test_y, hashes = _raw_images(source, Path(data_dir))
-    train_idx = np.flatnonzero(is_normal(train_y))
+    train_idx = np.flatnonzero(rule.is_normal(train_y))
     test_idx = np.arange(len(test_y))
     (X_train, X_test), lo, hi = min_max(
         global_contrast_normalise(train_x[train_idx]), global_contrast_normalise(test_x)
     )
     return Split(
-        dataset=dataset,
+        dataset=rule.dataset,
         normal_class=normal_class,
         seed=seed,
         X_train=X_train,
         X_test=X_test,
-        y_test=(~is_normal(test_y)).astype(np.int64),
+        y_test=(~rule.is_normal(test_y)).astype(np.int64),
         train_idx=train_idx,
         test_idx=test_idx,
         feature_shape=tuple(train_x.shape[1:]),
         provenance=Provenance(
-            protocol=protocol,
+            protocol=rule.protocol,
             source=f"torchvision.datasets.{source.dataset_cls.__name__} "
             f"({', '.join(source.urls())})",
             sha256=hashes,
-            preprocessing=f"{train_rule}per-sample L1 global contrast normalisation, then "
+            preprocessing=f"{rule.train_rule}per-sample L1 global contrast normalisation, then "
             "min-max scaling "
             f"with min={lo:.6g}, max={hi:.6g} of the normalised training normals (test values "
             "may leave [0, 1]); float32 (N, C, H, W)",
