@@ -147,13 +147,15 @@ def group_title(group: verdict.Group) -> str:
     return f"Verdict: {group.name}"
 
 
-def summary(runs: pd.DataFrame, groups: list[verdict.Group]) -> list[str]:
-    """The findings, one bullet each, every number as the linked table prints it."""
+def summary(
+    runs: pd.DataFrame, groups: list[verdict.Group], heads: list[list[Headline]]
+) -> list[str]:
+    """The findings, one bullet each, every number as the linked table prints it
+    (``heads``: :func:`headlines` of each group)."""
     lines = []
-    for g in groups:
+    for g, rows in zip(groups, heads, strict=True):
         link = f"[table]({verdict.anchor(group_title(g))})"
         lines.append(f"- {verdict.sentence(g)} {link}")
-        rows = headlines(runs, g)
         if rows:
             lines.append(f"- {_versus_sentence(g, rows)} {link}")
     memory = memory_sentence(runs)

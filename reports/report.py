@@ -87,19 +87,23 @@ CHANCE = (
 )
 
 
-def _findings(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None:
+def _findings(
+    doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group], heads: list[list]
+) -> None:
     doc.add(
         "## Findings",
         "",
         "Computed from the runs, each with a link to the table that holds its numbers; the "
         "controls and tests are defined in the next section.",
         "",
-        *findings.summary(runs, groups),
+        *findings.summary(runs, groups, heads),
         "",
     )
 
 
-def _verdict(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None:
+def _verdict(
+    doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group], heads: list[list]
+) -> None:
     doc.add(f"## {findings.VERDICT_TITLE}", "")
     if not groups:
         doc.add(
@@ -128,7 +132,7 @@ def _verdict(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None
         "two-sided Wilcoxon, Holm-corrected across the FF detectors of the group.",
         "",
     )
-    for g in groups:
+    for g, rows in zip(groups, heads, strict=True):
         title = findings.group_title(g)
         slug = title.lower().replace(" ", "_").replace(",", "").replace(":", "")
         doc.add(
@@ -142,7 +146,6 @@ def _verdict(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group]) -> None
         )
         if verdict.no_control(g):
             doc.add(verdict.no_control(g), "")
-        rows = findings.headlines(runs, g)
         if rows:
             learned = {t.detector for t in g.learned()}
             doc.table(
@@ -587,9 +590,10 @@ def write_report(
     )
     main = stats.main_trials(runs)
     groups = verdict.groups(runs)
-    _findings(doc, runs, groups)
+    heads = [findings.headlines(runs, g) for g in groups]
+    _findings(doc, runs, groups, heads)
     if not main.empty:
-        _verdict(doc, runs, groups)
+        _verdict(doc, runs, groups, heads)
     _setup(doc, runs, tables.detector_order(runs, suites="all"))
     if main.empty and not stats.memory_runs(runs).empty:
         doc.add(

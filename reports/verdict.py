@@ -115,20 +115,20 @@ def _within(blocks: pd.DataFrame, datasets: list[str]) -> pd.DataFrame:
 
 def _protocols(runs: pd.DataFrame) -> dict[str, str]:
     """Dataset -> the data protocol its runs logged (the newest value when several)."""
-    ds, col = param(schema.PARAM_DATASET), tag(schema.TAG_DATA_PROTOCOL)
-    if ds not in runs or col not in runs:
-        return {}
-    pairs = runs[[ds, col]].dropna()
-    return {str(d): str(g[col].iloc[-1]) for d, g in pairs.groupby(ds)}
+    return _last(runs, param(schema.PARAM_DATASET), tag(schema.TAG_DATA_PROTOCOL))
 
 
 def _rules(runs: pd.DataFrame) -> dict[str, str]:
     """Detector -> the scoring rule of its headline AUROC (``hp.score_layers``)."""
-    det, col = param(schema.PARAM_DETECTOR), param(_RULE)
-    if det not in runs or col not in runs:
+    return _last(runs, param(schema.PARAM_DETECTOR), param(_RULE))
+
+
+def _last(runs: pd.DataFrame, key: str, value: str) -> dict[str, str]:
+    """``key`` -> the last ``value`` logged with it (``{}`` when either column is absent)."""
+    if key not in runs or value not in runs:
         return {}
-    pairs = runs[[det, col]].dropna()
-    return {str(d): str(g[col].iloc[-1]) for d, g in pairs.groupby(det)}
+    pairs = runs[[key, value]].dropna()
+    return {str(k): str(g[value].iloc[-1]) for k, g in pairs.groupby(key)}
 
 
 def _column(blocks: pd.DataFrame, name: str) -> pd.Series:

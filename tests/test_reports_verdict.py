@@ -153,7 +153,7 @@ def test_twin_and_pyod_numbers_of_the_summary_equal_the_headline_table():
     assert h.twin.other == f"bp-{CORE}" and h.pyod.other == "pyod-knn"
     assert h.pyod.result.median_diff == pytest.approx(0.0, abs=0.02)  # knn: base + 0.1
     row = findings.headline_table([h], {t.detector for t in g.learned()}).rows[0]
-    line = next(s for s in findings.summary(runs, [g]) if "same-loss twin" in s)
+    line = next(s for s in findings.summary(runs, [g], [[h]]) if "same-loss twin" in s)
     assert findings.delta(h.twin) in line and row[4] == findings.delta(h.twin)
     assert findings.delta(h.pyod) in line and row[8] == findings.delta(h.pyod)
     assert "controls beaten here" in line
