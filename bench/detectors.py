@@ -111,16 +111,23 @@ def _add(spec: DetectorSpec) -> None:
 _VERSIONS = {"ff": 2, "bp": 2, "bp-ckpt": 1, "bp-accum": 1, "bpl": 1, "untrained": 1}
 _TWIN = {"ff": "bp", "bp": "ff", "bp-ckpt": "ff", "bp-accum": "ff", "bpl": "ff", "untrained": "ff"}
 _FAMILY = {"untrained": "ref", "bp-ckpt": "bp", "bp-accum": "bp"}
+# fixed-hyperparameter variants (name suffix, fixed values); -nonorm is compared with its
+# base detector, -each (a checkpoint around every layer, the least memory checkpointing
+# can reach) with FF, like its base
+_PLAIN = (("", {}),)
+_VARIANTS = {
+    "bpl": (*_PLAIN, ("-nonorm", {"normalise": False})),
+    "bp-ckpt": (*_PLAIN, ("-each", {"checkpoint_layers": 1})),
+}
+_VARIANT_TWIN = {"-nonorm": "bpl"}
+_VARIANT_TEXT = {"-nonorm": "; no length normalisation", "-each": "; one layer per segment"}
 for _objective in ffhp.OBJECTIVES:
     for _arch in ffhp.ARCHS:
         _core = f"{_objective}-{_arch}"
         for _mode in ffhp.MODES:
             if _mode in ffhp.MEMORY_MODES and _arch != "mlp":
                 continue
-            _variants = [("", {})]
-            if _mode == "bpl":
-                _variants.append(("-nonorm", {"normalise": False}))
-            for _suffix, _fixed in _variants:
+            for _suffix, _fixed in _VARIANTS.get(_mode, _PLAIN):
                 _add(
                     DetectorSpec(
                         name=f"{_mode}-{_core}{_suffix}",
@@ -129,11 +136,11 @@ for _objective in ffhp.OBJECTIVES:
                         defaults={**ffhp.defaults(_objective, _arch, _mode), **_fixed},
                         objective=_objective,
                         arch=_arch,
-                        twin=f"{_mode}-{_core}" if _suffix else f"{_TWIN[_mode]}-{_core}",
+                        twin=f"{_VARIANT_TWIN.get(_suffix, _TWIN[_mode])}-{_core}",
                         inputs="images" if _arch == "cnn" else "any",
                         version=_VERSIONS[_mode],
                         description=f"{_objective} on a {_arch}; {ffhp.MODE_TEXT[_mode]}"
-                        + ("; no length normalisation" if _suffix else ""),
+                        + _VARIANT_TEXT.get(_suffix, ""),
                         check=ffhp.validate,
                     )
                 )

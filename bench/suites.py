@@ -147,30 +147,49 @@ SUITES.add(
         _datasets_constant("PYOD_BENCHMARK"),
     ),
 )
-SUITES.add(
-    "memory",
-    Suite(
-        "memory",
+# FF, its same-loss twin plain and with each memory saver, the last-layer twin, the untrained
+# control (zero steps: the meter's floor)
+MEMORY_DETECTORS = tuple(
+    f"{family}-{objective}-mlp{suffix}"
+    for objective in ("hb-svdd", "goodness")
+    for family, suffix in (
+        ("ff", ""),
+        ("bp", ""),
+        ("bp-ckpt", ""),
+        ("bp-ckpt", "-each"),
+        ("bp-accum", ""),
+        ("bpl", ""),
+        ("untrained", ""),
+    )
+)
+
+
+def _memory_suite(name: str, optimizer: str, state: str) -> Suite:
+    return Suite(
+        name,
         f"peak training memory vs depth: {MEMORY_WIDTH}-wide MLP, depths {MEMORY_DEPTHS}, "
-        f"batch {MEMORY_BATCH}, {MEMORY_STEPS} plain-SGD steps (no optimizer state), "
-        "last-layer scores",
+        f"batch {MEMORY_BATCH}, {MEMORY_STEPS} {optimizer} steps ({state}), last-layer scores; "
+        "FF, its same-loss twin plain, checkpointed (sqrt(depth) and 1 layer per segment) and "
+        "accumulated (4 micro-batches), the last-layer twin and the untrained control",
         _fixed("synthetic-memory"),
-        detectors=tuple(
-            f"{family}-{objective}-mlp"
-            for objective in ("hb-svdd", "goodness")
-            for family in ("ff", "bp", "bp-ckpt", "bp-accum", "bpl")
-        ),
+        detectors=MEMORY_DETECTORS,
         grid=tuple(
             {
                 "widths": [MEMORY_WIDTH] * depth,
                 "batch_size": MEMORY_BATCH,
                 "max_steps": MEMORY_STEPS,
-                "optimizer": "sgd",
+                "optimizer": optimizer,
                 "score_layers": "last",  # no scoring pass inside fit: fit holds training only
             }
             for depth in MEMORY_DEPTHS
         ),
-    ),
+    )
+
+
+SUITES.add("memory", _memory_suite("memory", "sgd", "plain SGD: no optimizer state"))
+SUITES.add(
+    "memory-adam",
+    _memory_suite("memory-adam", "adam", "Adam: two state tensors per parameter, kept"),
 )
 SUITES.add(
     "stream",
@@ -203,6 +222,8 @@ TRADEOFF_BATCH = 128
 TRADEOFF_STEPS = 64
 TRADEOFF_OBJECTIVES = ("hb-svdd", "goodness")
 TRADEOFF_FAMILIES = ("ff", "bp", "bpl", "untrained")
+# the memory twins (MLP only): what a practitioner short of memory would train instead of bp
+TRADEOFF_MEMORY_TWINS = ("bp-ckpt", "bp-accum")
 # the two Deep SVDD LeNets (Ruff et al. 2018): 2 conv blocks (grey) and 3 (colour)
 TRADEOFF_CNNS = (([8, 4], 32), ([32, 64, 128], 128))
 _TRADEOFF_BUDGET = {
@@ -213,7 +234,8 @@ _TRADEOFF_BUDGET = {
 
 
 def _tradeoff_detectors(arch: str) -> tuple[str, ...]:
-    return tuple(f"{f}-{o}-{arch}" for o in TRADEOFF_OBJECTIVES for f in TRADEOFF_FAMILIES)
+    families = (*TRADEOFF_FAMILIES, *(TRADEOFF_MEMORY_TWINS if arch == "mlp" else ()))
+    return tuple(f"{f}-{o}-{arch}" for o in TRADEOFF_OBJECTIVES for f in families)
 
 
 SUITES.add(
@@ -221,7 +243,8 @@ SUITES.add(
     Suite(
         "tradeoff",
         f"memory and accuracy together: MLP depths {TRADEOFF_DEPTHS} x widths "
-        f"{TRADEOFF_WIDTHS} less (depth, width) {TRADEOFF_DROPPED}, FF, both backprop twins "
+        f"{TRADEOFF_WIDTHS} less (depth, width) {TRADEOFF_DROPPED}, FF, both backprop twins, "
+        f"the same-loss twin's memory savers ({', '.join(TRADEOFF_MEMORY_TWINS)}) "
         "and the untrained control (hb-svdd, "
         f"goodness) on digits (64-d), ADBench optdigits (64-d) and mnist (100-d); every cell "
         f"{TRADEOFF_STEPS} Adam steps of batch {TRADEOFF_BATCH}",

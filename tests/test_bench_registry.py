@@ -52,6 +52,13 @@ def test_every_ff_variant_has_both_twins_a_control_and_all_pyod_baselines_exist(
             nonorm = DETECTORS.get(f"bpl-{core}-nonorm")
             assert nonorm.defaults == {**DETECTORS.get(f"bpl-{core}").defaults, "normalise": False}
             assert spec.inputs == ("images" if arch == "cnn" else "any")
+            if arch == "mlp":  # checkpointing every layer: bp-ckpt's settings but the segment
+                each = DETECTORS.get(f"bp-ckpt-{core}-each")
+                base = DETECTORS.get(f"bp-ckpt-{core}")
+                assert each.defaults == {**base.defaults, "checkpoint_layers": 1}
+                assert (each.family, each.twin, base.twin) == ("bp", spec.name, spec.name)
+            else:
+                assert f"bp-ckpt-{core}-each" not in DETECTORS
     for name in PYOD:
         assert DETECTORS.get(f"pyod-{name}").family == "pyod"
     assert DETECTORS.get("ref-input-norm").family == "ref"
