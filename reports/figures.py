@@ -60,6 +60,23 @@ def family_style(family: str) -> tuple[str, str, str]:
     return FAMILY_STYLE.get(family, OTHER_STYLE)
 
 
+# the members of a pair that share family bp (the same function, trained with less memory)
+# keep its colour, each with a marker and line style of its own
+METHOD_STYLE = {
+    "bp-ckpt": ("D", (0, (3, 1, 1, 1))),
+    "bp-ckpt-each": ("d", (0, (1, 1))),
+    "bp-accum": ("P", (0, (5, 2))),
+}
+
+
+def method_style(method: str, family: str) -> tuple[str, str, object]:
+    """(colour, marker, line style) of a method (a detector less its objective and arch):
+    its family's colour, and the family's marker and line unless the method has its own."""
+    colour, marker, line = family_style(family)
+    own = METHOD_STYLE.get(method)
+    return (colour, *own) if own else (colour, marker, line)
+
+
 def _hidden_ticks(fig: Figure, renderer) -> set[int]:
     """Tick labels matplotlib keeps but does not draw (outside the axis' view limits)."""
     out = set()
@@ -344,12 +361,14 @@ def _series_plot(ax, data: pd.DataFrame, name: str, scale: float) -> list[Line2D
     return handles
 
 
-def memory_vs_depth(sweep: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path) -> list[Path]:
+def memory_vs_depth(
+    sweep: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path, name: str = "memory_vs_depth"
+) -> list[Path]:
     """Measured peak training memory against depth (mean ± std over seeds), with one analytic
     line per family; linear depth axis."""
-    n = sweep["series"].nunique() + analytic["series"].nunique()
     with rc_context(STYLE):
-        fig = _new(COLUMN_WIDTH_IN, 2.3 + 0.16 * ((n + 1) // 2))
+        ncols, rows = _legend_shape([*sweep["series"].unique(), *analytic["series"].unique()])
+        fig = _new(COLUMN_WIDTH_IN, 2.3 + 0.16 * rows)
         ax = fig.subplots()
         handles = _series_plot(ax, sweep, "peak_train_mem_bytes", MIB)
         for series, g in analytic.groupby("series"):
@@ -368,23 +387,31 @@ def memory_vs_depth(sweep: pd.DataFrame, analytic: pd.DataFrame, out_dir: Path) 
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.set_xlabel("depth (hidden layers)")
         ax.set_ylabel("peak training memory (MiB)")
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
-        return _save(fig, out_dir, "memory_vs_depth")
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
+        return _save(fig, out_dir, name)
 
 
-def step_time_vs_depth(steps: pd.DataFrame, out_dir: Path) -> list[Path]:
+def _legend_shape(labels: list[str]) -> tuple[int, int]:
+    """(columns, rows) of a column-wide legend: two columns when the longest label fits."""
+    ncols = 2 if 2 * (_label_width_in(labels) + 0.5) <= COLUMN_WIDTH_IN else 1
+    return ncols, -(-len(labels) // ncols)
+
+
+def step_time_vs_depth(
+    steps: pd.DataFrame, out_dir: Path, name: str = "step_time_vs_depth"
+) -> list[Path]:
     """Seconds per optimizer step against depth, mean ± std over seeds."""
-    n = steps["series"].nunique()
     with rc_context(STYLE):
-        fig = _new(COLUMN_WIDTH_IN, 2.3 + 0.16 * ((n + 1) // 2))
+        ncols, rows = _legend_shape(list(steps["series"].unique()))
+        fig = _new(COLUMN_WIDTH_IN, 2.3 + 0.16 * rows)
         ax = fig.subplots()
         handles = _series_plot(ax, steps, "step_seconds", 1.0)
         _depth_axes(ax, steps["depth"])
         ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
         ax.set_xlabel("depth (hidden layers)")
         ax.set_ylabel("time per step (s)")
-        fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
-        return _save(fig, out_dir, "step_time_vs_depth")
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
+        return _save(fig, out_dir, name)
 
 
 def _label_width_in(labels: list[str]) -> float:

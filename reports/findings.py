@@ -14,12 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports import paired, stats, tables, verdict
+from reports import frontier, memory, paired, stats, tables, verdict
 from reports.tables import MISSING, Table, name_spec, number, p_value, signed
 
 VERDICT_TITLE = "Learning verdict"
 HEADLINE_TITLE = "FF against its twin and the best PyOD detector"
-MEMORY_TITLE = "Memory study: peak training memory versus depth"
 
 
 @dataclass(frozen=True)
@@ -158,9 +157,11 @@ def summary(
         lines.append(f"- {verdict.sentence(g)} {link}")
         if rows:
             lines.append(f"- {_versus_sentence(g, rows)} {link}")
-    memory = memory_sentence(runs)
-    if memory:
-        lines.append(f"- {memory} [table]({verdict.anchor(MEMORY_TITLE)})")
+    for suite in stats.MEMORY_SUITES:
+        line = memory_sentence(runs, suite)
+        if line:
+            title = memory.HEADING[suite].removeprefix("## ")
+            lines.append(f"- {line} [table]({verdict.anchor(title)})")
     if not lines:
         lines.append("- No finished trained network: no verdict, no comparison.")
     return lines
@@ -184,33 +185,32 @@ def _versus_sentence(g: verdict.Group, rows: list[Headline]) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def memory_sentence(runs: pd.DataFrame) -> str:
-    """At the deepest depth: per FF detector, its cheapest twin in peak memory, that twin's
-    peak and step time as multiples of FF's, as the memory-study tables print them."""
-    sweep = stats.memory_sweep(runs)
-    if sweep.empty:
+def memory_sentence(runs: pd.DataFrame, suite: str = memory.SGD) -> str:
+    """At a memory suite's deepest depth: the method with the least peak memory, and per FF
+    detector its cheapest backprop twin with that twin's peak and step time as multiples of
+    FF's, as the memory tables print them."""
+    p = frontier.points(runs, suite)
+    if p.empty:
         return ""
-    twins = stats.twin_map(runs)
-    md, _ = tables.memory_depth_tables(sweep, twins)
-    ratios = {h: c for h, c in zip(md.header, md.rows[-1], strict=True) if " / " in h}
-    if not ratios:
-        return ""
-    steps = stats.memory_sweep(runs, "step_seconds")
-    times: dict[str, str] = {}
-    if not steps.empty:
-        st, _ = tables.step_time_tables(steps, twins)
-        times = dict(zip(st.header, st.rows[-1], strict=True))
-    by_ff: dict[str, list[tuple[float, str, str]]] = {}
-    for header, cell in ratios.items():
-        twin, ff = header.split(" / ")
-        if cell != MISSING:
-            by_ff.setdefault(ff, []).append((float(cell), twin, header))
-    meter = ", ".join(sorted(set(sweep["meter"].dropna()))) or MISSING
+    deepest = p[p["depth"] == p["depth"].max()]
+    least = deepest.loc[deepest["peak_train_mem_bytes"].idxmin()]
     parts = []
-    for ff, options in sorted(by_ff.items()):
-        _, twin, header = min(options)
-        cost = f", step time {times[header]}x" if times.get(header, MISSING) != MISSING else ""
-        parts.append(f"{ff}'s cheapest twin {twin} needs {ratios[header]}x its peak{cost}")
-    return (
-        f"Peak training memory ({meter}) at depth {md.rows[-1][0]}: " + "; ".join(parts) + "."
+    for ff, at in deepest.groupby("ff"):
+        bp = at[at["family"] != "ff"]
+        if bp.empty:
+            continue
+        twin = bp.loc[bp["peak_train_mem_bytes"].idxmin()]
+        cost = (
+            f", step time {number(twin['time_ratio'], 2)}x" if pd.notna(twin["time_ratio"]) else ""
+        )
+        parts.append(
+            f"{ff}'s cheapest twin {twin['detector']} needs "
+            f"{number(twin['memory_ratio'], 2)}x its peak{cost}"
+        )
+    meter = ", ".join(sorted(set(stats.memory_runs(runs, suite)["meter"].dropna()))) or MISSING
+    head = (
+        f"Peak training memory ({meter}, {memory.OPTIMIZER[suite]}) at depth "
+        f"{least['depth']:g}: least {least['detector']} "
+        f"({least['peak_train_mem_bytes'] / tables.MIB:.1f} MiB)"
     )
+    return head + ("; " + "; ".join(parts) if parts else "") + "."

@@ -20,6 +20,7 @@ from reports import (
     tables,
     verdict,
 )
+from reports import memory as memory_section
 from reports import stream as stream_section
 from reports import tradeoff as tradeoff_section
 from reports.runs import FINISHED, SKIPPED, load_runs
@@ -101,9 +102,7 @@ def _findings(
     )
 
 
-def _verdict(
-    doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group], heads: list[list]
-) -> None:
+def _verdict(doc: _Doc, runs: pd.DataFrame, groups: list[verdict.Group], heads: list[list]) -> None:
     doc.add(f"## {findings.VERDICT_TITLE}", "")
     if not groups:
         doc.add(
@@ -441,68 +440,6 @@ def _cost(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
     )
 
 
-def _memory(doc: _Doc, runs: pd.DataFrame) -> None:
-    doc.add("## Memory study: peak training memory versus depth", "")
-    sweep = stats.memory_sweep(runs)
-    if sweep.empty:
-        doc.add(
-            f"No finished runs of the `{stats.MEMORY_SUITE}` suite with depth, width and "
-            "peak training memory: no depth study.",
-            "",
-        )
-        return
-    doc.add("Configuration, as logged by the runs:", "", *setup.memory_config(runs), "")
-    analytic = stats.analytic_memory(sweep)
-    twins = stats.twin_map(runs)
-    doc.add(
-        f"Mean ± std over seeds (seeds averaged first) of peak training memory (MiB), meter "
-        f"{setup.values(sweep['meter'])}; last columns: each twin / its FF detector.",
-        "",
-    )
-    md, tex = tables.memory_depth_tables(sweep, twins)
-    doc.add(md.markdown(), "")
-    doc.latex([tex], "memory_depth", "Peak training memory (MiB) against depth, and BP/FF.")
-    doc.add(
-        "Growth per added hidden layer: least-squares slope of the mean peak over depths "
-        "(measured) against the analytic term of the detector's family. Analytic BP: the "
-        f"layer's weight gradient (width² × {stats.BYTES_PER_FLOAT} B) plus the activation "
-        f"its Linear layer saves for it (batch × width × {stats.BYTES_PER_FLOAT} B × "
-        f"{stats.SAVED_TENSORS_PER_LAYER}); analytic FF: 0, since a layer's graph and "
-        "gradient are freed before the next layer trains. Both lines start from the family's "
-        "mean measured peak at the smallest depth; parameters are allocated before the meter "
-        "starts.",
-        "",
-    )
-    doc.table(
-        tables.growth_table(sweep, analytic),
-        "memory_growth",
-        "Peak training memory added per hidden layer: measured slope and analytic term.",
-    )
-    doc.figure(
-        figures.memory_vs_depth(sweep, analytic, doc.out_dir / "figures"),
-        f"Peak training memory against depth ({setup.values(sweep['meter'])}), mean ± std "
-        "over seeds, series dodged sideways so that equal ones stay visible; dotted: one "
-        "analytic line per family (families with the same analytic term share it).",
-    )
-    steps = stats.memory_sweep(runs, "step_seconds")
-    doc.add("### Time per optimizer step", "")
-    if steps.empty:
-        doc.add("No memory-study run logged step_seconds.", "")
-        return
-    doc.add(
-        "Fit seconds / optimizer steps, mean ± std over seeds; last columns: each twin / its "
-        "FF detector.",
-        "",
-    )
-    md, tex = tables.step_time_tables(steps, twins)
-    doc.add(md.markdown(), "")
-    doc.latex([tex], "step_time", "Seconds per optimizer step against depth, and BP/FF.")
-    doc.figure(
-        figures.step_time_vs_depth(steps, doc.out_dir / "figures"),
-        "Seconds per optimizer step against depth, mean ± std over seeds.",
-    )
-
-
 def _pairs_text(pairs: list[tuple[str, str]]) -> str:
     """Detector x dataset pairs, short: "a, b on x, y" for a full cross product, else
     "a on x, y; b on z"."""
@@ -595,10 +532,12 @@ def write_report(
     if not main.empty:
         _verdict(doc, runs, groups, heads)
     _setup(doc, runs, tables.detector_order(runs, suites="all"))
-    if main.empty and not stats.memory_runs(runs).empty:
+    memory = [s for s in stats.MEMORY_SUITES if not stats.memory_runs(runs, s).empty]
+    if main.empty and memory:
         doc.add(
-            f"This report holds only the `{stats.MEMORY_SUITE}` suite (a memory and time "
-            "study): its runs enter no accuracy table, so those sections are left out.",
+            f"This report holds only the {', '.join(f'`{s}`' for s in memory)} "
+            f"suite{'s' if len(memory) > 1 else ''} (memory and time studies): their runs "
+            "enter no accuracy table, so those sections are left out.",
             "",
         )
     else:
@@ -608,11 +547,11 @@ def write_report(
         _ranks(doc, runs, groups)
         _cost(doc, runs, order)
     stream_section.section(doc, runs)  # the online protocol; nothing without stream runs
-    _memory(doc, runs)
+    memory_section.section(doc, runs)  # the memory suites; one line without them
     tradeoff_section.section(doc, runs)  # memory x AUROC over a grid; nothing without it
     ablation.section(doc, runs, group_by)  # --group-by: AUROC per swept hyperparameter value
     _problems(doc, runs)
-    if not main.empty or stats.memory_runs(runs).empty:
+    if not main.empty or not memory:
         _appendix(doc, runs)
     path = out_dir / REPORT
     path.write_text("\n".join(doc.lines))

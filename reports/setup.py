@@ -189,10 +189,10 @@ def hardware(runs: pd.DataFrame) -> str:
     return "- Hardware line: " + "; ".join(parts)
 
 
-def memory_config(runs: pd.DataFrame) -> list[str]:
-    """The memory study's configuration as logged: width, depths, batch, steps, optimizer,
+def memory_config(runs: pd.DataFrame, suite: str = stats.MEMORY_SUITE) -> list[str]:
+    """A memory suite's configuration as logged: width, depths, batch, steps, optimizer,
     meter, device, seeds."""
-    m = stats.memory_runs(runs)
+    m = stats.memory_runs(runs, suite)
     if m.empty:
         return []
     raw = runs.loc[m.index]

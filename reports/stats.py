@@ -19,9 +19,10 @@ from bench import schema
 from reports.runs import FINISHED, METRICS, metric, param, tag
 
 MEMORY_SUITE = "memory"
+MEMORY_SUITES = (MEMORY_SUITE, "memory-adam")  # plain SGD, then Adam: the same sweep
 TRADEOFF_SUITES = ("tradeoff", "tradeoff-images")
 # studies with their own sections: a grid of network sizes per detector, not one detector
-STUDY_SUITES = (MEMORY_SUITE, *TRADEOFF_SUITES)
+STUDY_SUITES = (*MEMORY_SUITES, *TRADEOFF_SUITES)
 TRIAL_KEYS = ["detector", "dataset", "normal_class", "seed"]
 BYTES_PER_FLOAT = 4
 SAVED_TENSORS_PER_LAYER = 1  # the input each Linear layer saves for its weight gradient
@@ -401,22 +402,24 @@ def pareto_front(cost_values: pd.Series, score: pd.Series) -> pd.Series:
     return flags
 
 
-def memory_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """Finished memory-study runs with depth, width and peak training memory."""
+def memory_runs(runs: pd.DataFrame, suite: str = MEMORY_SUITE) -> pd.DataFrame:
+    """Finished runs of memory suite ``suite`` with depth, width and peak training memory."""
     s = simple(runs)
-    s = s[(s["suite"] == MEMORY_SUITE) & (s["status"] == FINISHED)]
+    s = s[(s["suite"] == suite) & (s["status"] == FINISHED)]
     s = s.dropna(subset=["depth", "width", "peak_train_mem_bytes"])
     return s.assign(batch_size=s["batch_size"].fillna(0))
 
 
-def memory_sweep(runs: pd.DataFrame, name: str = "peak_train_mem_bytes") -> pd.DataFrame:
-    """Memory-study runs: per (detector, width, batch size, depth), ``name`` averaged per seed
-    first, then mean, sample std (ddof=1) and count over seeds.
+def memory_sweep(
+    runs: pd.DataFrame, name: str = "peak_train_mem_bytes", suite: str = MEMORY_SUITE
+) -> pd.DataFrame:
+    """Runs of memory suite ``suite``: per (detector, width, batch size, depth), ``name``
+    averaged per seed first, then mean, sample std (ddof=1) and count over seeds.
 
     ``series`` names a curve: the detector, plus width and batch size when it has several.
     ``pair`` is the objective and arch the FF detector and its twin share.
     """
-    s = memory_runs(runs)
+    s = memory_runs(runs, suite)
     if name != "peak_train_mem_bytes":
         s = s.dropna(subset=[name])
     keys = ["detector", "family", "objective", "arch", "meter", "width", "batch_size", "depth"]

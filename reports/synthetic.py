@@ -253,12 +253,22 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
                                     "metrics.anomaly_ratio": share,
                                 }
                             )
-    memory = [f"{f}-{o}-mlp" for o in ("hb-svdd", "goodness") for f in ("ff", "bp", "bpl")]
-    for det in memory:
-        family, core = det.split("-", 1)
+    # (method, family, MiB per layer, step-time factor); the checkpointed twins trade memory
+    # for time, the untrained control trains nothing
+    methods = (
+        ("ff", "ff", 0.05, 1.0),
+        ("bp", "bp", 6, 1.4),
+        ("bp-ckpt", "bp", 4, 2.0),
+        ("bp-ckpt-each", "bp", 3.5, 2.3),
+        ("bp-accum", "bp", 5, 1.6),
+        ("bpl", "bpl", 6, 1.4),
+        ("untrained", "ref", 0.0, float("nan")),
+    )
+    for (name, family, grow, slow), o in itertools.product(methods, ("hb-svdd", "goodness")):
+        core = f"{o}-mlp"
+        det = f"{name}-{core}".replace("-each-" + core, f"-{core}-each")
         for depth in (2, 4, 8, 16, 32):
             for seed in range(seeds):
-                grow = 6 if family != "ff" else 0.05
                 rows.append(
                     {
                         "status": "FINISHED",
@@ -276,7 +286,7 @@ def wide_runs(seeds: int = 3, classes: int = 2) -> pd.DataFrame:
                         "metrics.depth": float(depth),
                         "metrics.width": 1024.0,
                         "metrics.peak_train_mem_bytes": (14 + grow * depth + rng.random()) * 2**20,
-                        "metrics.step_seconds": 0.02 * depth * (1.4 if "bp" in det else 1.0),
+                        "metrics.step_seconds": 0.02 * depth * slow,
                         "metrics.auroc": rng.uniform(0.4, 0.6),
                     }
                 )

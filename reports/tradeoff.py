@@ -28,9 +28,10 @@ from reports.runs import FINISHED, param
 from reports.tables import MISSING, PLUS_MINUS, Table, mean_std, number, p_value, significant
 
 SUITES = stats.TRADEOFF_SUITES
-FAMILIES = ("ff", "bp", "bpl", "untrained")  # detector name prefixes, in table order
-TRAINED = FAMILIES[:3]  # drawn; the untrained control's memory is calibration only
-TWINS = ("bp", "bpl")
+# methods: detector names less "-<objective>-<arch>", in table order
+FAMILIES = ("ff", "bp", "bp-ckpt", "bp-accum", "bpl", "untrained")
+TRAINED = FAMILIES[:-1]  # drawn; the untrained control's memory is calibration only
+TWINS = FAMILIES[1:-1]
 ALPHA = 0.05
 MIB = 2**20
 CELL = ["detector", "prefix", "objective", "arch", "dataset", "depth", "width"]
@@ -52,7 +53,10 @@ def trade_runs(runs: pd.DataFrame) -> pd.DataFrame:
             c = json.loads(c)
             s.loc[i, ["depth", "width"]] = [len(c) + 1, max(c)]
     s = s.dropna(subset=["depth", "width", *VALUES]).copy()
-    s["prefix"] = s["detector"].str.split("-").str[0]
+    s["prefix"] = [
+        d.replace(f"-{o}-{a}", "", 1)
+        for d, o, a in zip(s["detector"], s["objective"], s["arch"], strict=True)
+    ]
     return s
 
 
@@ -235,7 +239,7 @@ def cell_table(c: pd.DataFrame, dataset: str, objective: str, arch: str) -> tupl
     only calibrates) and the parameter count are left out of LaTeX."""
     g = c[(c["dataset"] == dataset) & (c["objective"] == objective) & (c["arch"] == arch)]
     dets = _family_detectors(g, objective, arch)
-    short = [d.split("-")[0] for d in dets]
+    short = [d.removesuffix(f"-{objective}-{arch}") for d in dets]
     header = ["depth", "width", *(f"AUROC {s}" for s in short), *(f"MiB {s}" for s in short)]
     header.append("params")
     md_rows, tex_rows = [], []
@@ -274,7 +278,7 @@ def cell_table(c: pd.DataFrame, dataset: str, objective: str, arch: str) -> tupl
         rules=set(rules),
         rotate=set(range(len(header))),
         latex_drop=drop,
-        wide=False,
+        wide=None,  # table* once the memory twins make it wider than a column
     )
     return md_table, tex_table
 
@@ -345,10 +349,11 @@ def figure(c: pd.DataFrame, dataset: str, out_dir: Path) -> list[Path]:
                 panel = g[(g["objective"] == objective) & (g["arch"] == arch)]
                 panel = panel[panel["width"] == width]
                 for det in _family_detectors(panel, objective, arch):
-                    if det.split("-")[0] not in TRAINED:
-                        continue
                     line = panel[panel["detector"] == det].sort_values("depth")
-                    colour, marker, style = figures.family_style(_family(line))
+                    method = line["prefix"].iloc[0]
+                    if method not in TRAINED:
+                        continue
+                    colour, marker, style = figures.method_style(method, _family(line))
                     x = line["peak_train_mem_bytes_mean"] / MIB
                     ax.plot(x, line["auroc_mean"], color=colour, linestyle=style, zorder=2)
                     sizes = [_DEPTH_SIZE.get(int(d), 40) for d in line["depth"]]
@@ -386,7 +391,7 @@ def _legend(g: pd.DataFrame) -> list[Line2D]:
         sub = g[g["prefix"] == prefix]
         if sub.empty:
             continue
-        colour, marker, style = figures.family_style(_family(sub))
+        colour, marker, style = figures.method_style(prefix, _family(sub))
         handles.append(Line2D([], [], color=colour, marker=marker, linestyle=style, label=prefix))
     for depth in sorted(g["depth"].unique()):
         handles.append(

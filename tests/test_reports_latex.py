@@ -22,7 +22,7 @@ from reports import figures, synthetic
 
 COLUMN_IN, TEXT_IN = 3.5, 7.1  # limits; figures are drawn at 3.3 in and 7.1 in
 PAGE_HEIGHT_IN = 8.0
-FULL_WIDTH = ("cd_diagram",)  # the only figures allowed the text width, when names need it
+FULL_WIDTH = ("cd_diagram", "memory_frontier")  # allowed the text width: long names, panels
 PREAMBLE = r"""\documentclass[10pt,twocolumn]{article}
 \usepackage[T1]{fontenc}
 \usepackage{booktabs,graphicx,array}
@@ -131,8 +131,12 @@ def test_memory_only_report_is_complete(built: dict) -> None:
     for heading in ["bp-hb-svdd-mlp / ff-hb-svdd-mlp", "measured MiB/layer", "### Time per"]:
         assert heading in text
     assert (built["memory"] / "figures" / "step_time_vs_depth.pdf").exists()
-    for name in ("memory_depth", "memory_growth", "step_time"):
-        assert (built["memory"] / "tables" / f"{name}.tex").exists()
+    tables = built["memory"] / "tables"
+    assert (tables / "memory_growth.tex").exists()
+    for core in ("hb-svdd-mlp", "goodness-mlp"):  # one table per FF detector and its twins
+        for name in ("memory_depth", "step_time", "frontier"):
+            assert (tables / f"{name}_{core}.tex").exists(), (name, core)
+    assert (built["memory"] / "figures" / "memory_frontier.pdf").exists()
 
 
 def test_memory_tables_recompute(built: dict) -> None:
@@ -146,7 +150,8 @@ def test_memory_tables_recompute(built: dict) -> None:
     ].mean()
     mean = per_seed.groupby(["params.detector", "metrics.depth"]).mean()
     text = (built["memory"] / "report.md").read_text()
-    mem = _md_rows(text, "Mean ± std over seeds (seeds averaged first) of peak")
+    text = text[text.index("Mean ± std over seeds (seeds averaged first) of peak") :]
+    mem = _md_rows(text, "#### ff-hb-svdd-mlp")  # FF's own table, with its twins
     header = mem[0]
     for row in mem[1:]:
         depth = float(row[0])
@@ -162,12 +167,42 @@ def test_memory_tables_recompute(built: dict) -> None:
     # analytic BP: weight gradient + one batch x width activation, 4-byte floats
     assert growth["bp-hb-svdd-mlp"][3] == f"{(1024 * 1024 + 512 * 1024) * 4 / 2**20:.2f}"
     assert growth["ff-hb-svdd-mlp"][3] == "0.00"
-    steps = _md_rows(text, "Fit seconds / optimizer steps")
+    steps = _md_rows(text[text.index("Fit seconds / optimizer steps") :], "#### ff-goodness-mlp")
     for row in steps[1:]:
         depth = float(row[0])
         ff = mean.loc[("ff-goodness-mlp", depth), "metrics.step_seconds"]
         bp = mean.loc[("bp-goodness-mlp", depth), "metrics.step_seconds"]
         assert row[steps[0].index("bp-goodness-mlp / ff-goodness-mlp")] == f"{bp / ff:.2f}"
+
+
+def test_memory_frontier_recomputes(built: dict) -> None:
+    """Per depth: least memory, the cheapest backprop twin with its ratios over FF, and the
+    Pareto front in memory and step time, recomputed from results.csv."""
+    csv = reports.read_results(built["memory"] / "results.csv")
+    csv = csv[(csv["tags.bench.suite"] == "memory") & (csv["tags.bench.family"] != "ref")]
+    csv = csv[csv["params.detector"].str.contains("hb-svdd")]
+    per_seed = csv.groupby(["params.detector", "metrics.depth", "params.seed"])[
+        ["metrics.peak_train_mem_bytes", "metrics.step_seconds"]
+    ].mean()
+    mean = per_seed.groupby(["params.detector", "metrics.depth"]).mean()
+    text = (built["memory"] / "report.md").read_text()
+    table = _md_rows(text[text.index("### The frontier") :], "#### ff-hb-svdd-mlp")
+    assert table[0][:3] == ["depth", "least memory (MiB)", "cheapest backprop twin"]
+    for row in table[1:]:
+        at = mean.xs(float(row[0]), level="metrics.depth")
+        mem, step = at["metrics.peak_train_mem_bytes"], at["metrics.step_seconds"]
+        short = {d: d.replace("-hb-svdd-mlp", "") for d in at.index}
+        assert row[1].startswith(short[mem.idxmin()] + " (")
+        twin = mem.drop("ff-hb-svdd-mlp").idxmin()
+        assert row[2] == short[twin]
+        assert row[3] == f"{mem[twin] / mem['ff-hb-svdd-mlp']:.2f}"
+        assert row[4] == f"{step[twin] / step['ff-hb-svdd-mlp']:.2f}"
+        front = [
+            d
+            for d in mem.sort_values().index
+            if not ((mem <= mem[d]) & (step <= step[d]) & ((mem < mem[d]) | (step < step[d]))).any()
+        ]
+        assert row[5] == ", ".join(short[d] for d in front)
 
 
 def _md_rows(text: str, after: str) -> list[list[str]]:

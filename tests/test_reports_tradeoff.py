@@ -31,7 +31,7 @@ from reports.report import write_report
 from reports.runs import read_results
 
 OBJ = "hb-svdd"
-FAMILY = {"ff": "ff", "bp": "bp", "bpl": "bpl", "untrained": "ref"}
+FAMILY = {"ff": "ff", "bp": "bp", "bp-ckpt": "bp", "bpl": "bpl", "untrained": "ref"}
 BLOCKS = [("digits", c) for c in range(5)] + [("adbench-mnist", 0)]
 SEEDS = [0, 1]
 DEPTHS, WIDTHS = [2, 16], [64, 1024]
@@ -81,8 +81,9 @@ def _runs(rng: np.random.Generator) -> pd.DataFrame:
                         base = 0.8 - (0.1 if prefix == "ff" and big else 0.0)
                         base -= 0.3 if prefix == "untrained" else 0.0
                         auroc = float(np.clip(base + rng.normal(0, 0.03), 0, 1))
-                        grows = prefix in ("bp", "bpl")
+                        grows = prefix in ("bp", "bp-ckpt", "bpl")
                         mem = 1 + (depth * width * width * 12 if grows else width * width * 12)
+                        mem *= 0.7 if prefix == "bp-ckpt" else 1.0  # checkpointing saves some
                         mem = float(mem * (1 + 0.01 * seed) + rng.integers(0, 4096))
                         if prefix == "untrained":
                             mem = float(rng.integers(2**20, 2**21))
@@ -147,7 +148,7 @@ def _holm(p):
 
 def test_comparisons_recompute_by_hand(runs):
     comps = tradeoff.compare(tradeoff.trade_runs(runs))
-    assert len(comps) == len(DEPTHS) * len(WIDTHS) * 2  # FF against bp and bpl per cell
+    assert len(comps) == len(DEPTHS) * len(WIDTHS) * 3  # FF against bp, bp-ckpt, bpl per cell
     raw = []
     for c in comps:
         ff, twin = f"ff-{OBJ}-mlp", f"{c.twin}-{OBJ}-mlp"
@@ -178,7 +179,7 @@ def test_summary_names_the_largest_cell_and_where_ff_costs_accuracy(runs):
         assert f"{round(c.result.median_diff, 3) + 0.0:+.3f}".replace("-", "−") in first
     # every 6 blocks lose 0.1 at the largest cell: the only cell where FF costs accuracy
     # can be significant only if Holm allows it; the counts add up either way
-    for twin in ("bp", "bpl"):
+    for twin in ("bp", "bp-ckpt", "bpl"):
         line = next(ln for ln in lines if f"against {twin}: of" in ln)
         mine = [c for c in comps if c.twin == twin]
         n_cost = sum(c.costs_accuracy for c in mine)
@@ -203,7 +204,15 @@ def test_table_cells_recompute(runs):
         m = _per_seed(runs, f"bp-{OBJ}-mlp", "digits", depth, width, "metrics.peak_train_mem_bytes")
         shown = float(row[j_mem].split(" ± ")[0])
         assert shown == pytest.approx(m.mean() / MIB, rel=5e-3, abs=5e-3)
-    assert tex.width_pt() <= 229.5  # fits the column of a 10 pt two-column article
+    # a column of a 10 pt two-column article, or the text width (table*) once wider
+    assert tex.width_pt() <= 469.0
+    assert ("table*" in tex.latex("c", "t")) == (tex.width_pt() > 229.5)
+    narrow = c[~c["detector"].str.startswith("bp-ckpt")]
+    assert cell_table_width(narrow) <= 229.5  # without the memory twins: one column
+
+
+def cell_table_width(c: pd.DataFrame) -> float:
+    return tradeoff.cell_table(c, "digits", OBJ, "mlp")[1].width_pt()
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +283,8 @@ def test_tradeoff_tables_compile_and_fit(report):
     overfull = [float(m) for m in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
     assert all(v <= 1.0 for v in overfull), overfull
     assert "Float too large" not in log
-    assert "table*" not in "".join(f.read_text() for f in files)
+    # the twins' tests fit a column; a cell table with the memory twins spans the text
+    assert "table*" not in (out / "tables" / "tradeoff_twins.tex").read_text()
 
 
 def test_twin_table_splits_per_network_for_latex():
@@ -292,7 +302,7 @@ def test_twin_table_splits_per_network_for_latex():
     assert sum(len(p.rows) for p in parts) == len(table.rows)
     for p in parts:  # the network is in the caption, not a column; twins separated by a rule
         assert 0 in p.latex_drop and len({r[0] for r in p.rows}) == 1
-        assert len(p.rules) == 1
+        assert len(p.rules) == len({r[1] for r in p.rows}) - 1  # bp, bp-ckpt, bpl
 
 
 def test_no_tradeoff_runs_no_section():
@@ -306,7 +316,7 @@ def test_suite_plan_expands_the_grid():
     cells = {(d, w) for d in TRADEOFF_DEPTHS for w in TRADEOFF_WIDTHS} - set(TRADEOFF_DROPPED)
     assert cells == set(TRADEOFF_CELLS) and len(cells) == 10
     assert (max(TRADEOFF_DEPTHS), max(TRADEOFF_WIDTHS)) in cells  # the largest cell stays
-    assert len(suite.detectors) == 8
+    assert len(suite.detectors) == 12  # ff, bp, bpl, untrained, bp-ckpt, bp-accum x 2
     # every detector, normal class and seed: one trial per (depth, width), each distinct
     assert len(plan.trials) == len(suite.detectors) * 10 * 2 * len(cells)
     assert len({t.key for t in plan.trials}) == len(plan.trials)

@@ -166,17 +166,23 @@ def test_memory_finding_names_the_cheapest_twin_as_the_memory_table_prints_it(tm
     memory = runs[runs["tags.bench.suite"] == "memory"]
     line = findings.memory_sentence(memory)
     text = write_report(memory, tmp_path).read_text()
-    table = text.split("## Memory study")[1]
-    deepest = next(r for r in table.splitlines() if r.startswith("| 32 |"))
-    header = next(r for r in table.splitlines() if r.startswith("| depth |"))
+    study = text.split("## Memory study")[1]
+
     def split(row: str) -> list[str]:
         return [c.strip() for c in row.strip("|").split("|")]
 
-    cells = dict(zip(split(header), split(deepest), strict=True))
     for ff in ("ff-goodness-mlp", "ff-hb-svdd-mlp"):
         core = ff.removeprefix("ff-")
-        ratios = {t: float(cells[f"{t}-{core} / {ff}"]) for t in ("bp", "bpl")}
-        cheapest = min(ratios, key=ratios.get)
-        ratio = cells[f"{cheapest}-{core} / {ff}"]
-        assert f"{ff}'s cheapest twin {cheapest}-{core} needs {ratio}x" in line
+        table = study.split(f"#### {ff}\n")[1].splitlines()  # FF and its twins alone
+        header = split(next(r for r in table if r.startswith("| depth |")))
+        cells = dict(
+            zip(header, split(next(r for r in table if r.startswith("| 32 |"))), strict=True)
+        )
+        twins = [h.split(" / ")[0] for h in header if " / " in h]
+        assert f"untrained-{core}" in twins and f"bp-ckpt-{core}-each" in twins
+        trained = {t: float(cells[f"{t} / {ff}"]) for t in twins if not t.startswith("untrained")}
+        cheapest = min(trained, key=trained.get)
+        assert cheapest == f"bp-ckpt-{core}-each"  # the synthetic runs' least-growing twin
+        assert f"{ff}'s cheapest twin {cheapest} needs {cells[f'{cheapest} / {ff}']}x" in line
+    assert "least ff-" in line  # FF grows 0.05 MiB a layer: least memory at depth 32
     assert line in text.split("## Setup")[0]  # it is among the findings

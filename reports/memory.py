@@ -1,0 +1,192 @@
+"""The memory study: peak training memory and time per step against depth, one part per
+memory suite (``stats.MEMORY_SUITES``: plain SGD, then Adam), each FF detector beside its
+twins; the frontier of memory against step time at every depth, stated in computed words;
+and, under Adam, the share of FF's peak that is optimizer state.
+
+Every number is a mean over seeds of per-seed means (``stats.memory_sweep``); a ratio is a
+twin's mean over its FF detector's mean at the same depth, width and batch. The untrained
+control (family ``ref``, zero steps) is the meter's floor: it is tabled, never a frontier
+method.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from bench import schema
+from reports import figures, frontier, setup, stats, tables
+
+SGD, ADAM = stats.MEMORY_SUITES
+OPTIMIZER = {SGD: "plain SGD", ADAM: "Adam"}
+HEADING = {
+    SGD: "## Memory study: peak training memory versus depth",
+    ADAM: "## Memory study with Adam: peak training memory versus depth",
+}
+SLUG = {SGD: "", ADAM: "_adam"}  # table and figure names: memory_depth, memory_depth_adam
+ADAM_STATE_TENSORS = 2  # exp_avg and exp_avg_sq, one float per parameter each
+
+
+def section(doc: Any, runs: pd.DataFrame) -> None:
+    """One part per memory suite with runs; one line saying so when neither has any."""
+    present = [s for s in stats.MEMORY_SUITES if not stats.memory_sweep(runs, suite=s).empty]
+    if not present:
+        doc.add(HEADING[SGD], "")
+        doc.add(
+            f"No finished runs of the {' or '.join(f'`{s}`' for s in stats.MEMORY_SUITES)} "
+            "suites with depth, width and peak training memory: no depth study.",
+            "",
+        )
+    for suite in present:
+        _suite(doc, runs, suite)
+
+
+def _pairs(sweep: pd.DataFrame, twins: dict[str, list[str]]) -> list[tuple[str, pd.DataFrame]]:
+    """(FF detector, its rows and its twins' rows) for every FF detector in ``sweep``; rows of
+    detectors with no FF detector in the sweep come last, under ""."""
+    out, seen = [], set()
+    for ff in sorted(set(sweep["detector"]) & set(twins)):
+        if (sweep.loc[sweep["detector"] == ff, "family"] != "ff").any():
+            continue
+        members = [ff, *twins[ff]]
+        out.append((ff, sweep[sweep["detector"].isin(members)]))
+        seen.update(members)
+    rest = sweep[~sweep["detector"].isin(seen)]
+    if len(rest):
+        out.append(("", rest))
+    return out
+
+
+def _grid(doc: Any, sweep: pd.DataFrame, twins, name: str, caption: str, build) -> None:
+    """``build``'s depth table per FF detector and its twins (all series when one pair)."""
+    pairs = _pairs(sweep, twins)
+    for ff, part in pairs:
+        if len(pairs) > 1:
+            doc.add(f"#### {ff or 'Detectors without an FF detector here'}", "")
+        md, tex = build(part, twins)
+        doc.add(md.markdown(), "")
+        suffix = f"_{ff.removeprefix('ff-')}" if len(pairs) > 1 and ff else ""
+        suffix = suffix or ("_other" if len(pairs) > 1 else "")
+        doc.latex([tex], name + suffix, caption + (f" {ff} and its twins." if ff else ""))
+
+
+def _suite(doc: Any, runs: pd.DataFrame, suite: str) -> None:
+    sweep = stats.memory_sweep(runs, suite=suite)
+    slug = SLUG[suite]
+    doc.add(HEADING[suite], "")
+    doc.add("Configuration, as logged by the runs:", "", *setup.memory_config(runs, suite), "")
+    analytic = stats.analytic_memory(sweep)
+    twins = stats.twin_map(runs)
+    meter = setup.values(sweep["meter"])
+    doc.add(
+        f"Suite `{suite}` ({OPTIMIZER[suite]}). Mean ± std over seeds (seeds averaged first) "
+        f"of peak training memory (MiB), meter {meter}; last columns: each twin / its FF "
+        "detector, at the same depth.",
+        "",
+    )
+    _grid(
+        doc,
+        sweep,
+        twins,
+        f"memory_depth{slug}",
+        f"Peak training memory (MiB) against depth, and twin/FF, {OPTIMIZER[suite]}.",
+        tables.memory_depth_tables,
+    )
+    if suite == ADAM:
+        doc.add(*adam_state(runs), "")
+    doc.add(
+        "Growth per added hidden layer: least-squares slope of the mean peak over depths "
+        "(measured) against the analytic term of the detector's family. Analytic BP: the "
+        f"layer's weight gradient (width² × {stats.BYTES_PER_FLOAT} B) plus the activation "
+        f"its Linear layer saves for it (batch × width × {stats.BYTES_PER_FLOAT} B × "
+        f"{stats.SAVED_TENSORS_PER_LAYER}); analytic FF: 0, since a layer's graph and "
+        "gradient are freed before the next layer trains. Both lines start from the family's "
+        "mean measured peak at the smallest depth; parameters are allocated before the meter "
+        "starts. The memory twins (bp-ckpt, bp-accum) are in family bp but save part of its "
+        "per-layer term: their measured/analytic is the share they keep.",
+        "",
+    )
+    doc.table(
+        tables.growth_table(sweep, analytic),
+        f"memory_growth{slug}",
+        "Peak training memory added per hidden layer: measured slope and analytic term.",
+    )
+    doc.figure(
+        figures.memory_vs_depth(sweep, analytic, doc.out_dir / "figures", f"memory_vs_depth{slug}"),
+        f"Peak training memory against depth ({meter}, {OPTIMIZER[suite]}), mean ± std over "
+        "seeds, series dodged sideways so that equal ones stay visible; dotted: one analytic "
+        "line per family (families with the same analytic term share it).",
+    )
+    steps = stats.memory_sweep(runs, "step_seconds", suite)
+    doc.add("### Time per optimizer step" + (" (Adam)" if suite == ADAM else ""), "")
+    if steps.empty:
+        doc.add(f"No `{suite}` run logged step_seconds.", "")
+        return
+    doc.add(
+        "Fit seconds / optimizer steps, mean ± std over seeds; last columns: each twin / its "
+        "FF detector.",
+        "",
+    )
+    _grid(
+        doc,
+        steps,
+        twins,
+        f"step_time{slug}",
+        f"Seconds per optimizer step against depth, and twin/FF, {OPTIMIZER[suite]}.",
+        tables.step_time_tables,
+    )
+    doc.figure(
+        figures.step_time_vs_depth(steps, doc.out_dir / "figures", f"step_time_vs_depth{slug}"),
+        f"Seconds per optimizer step against depth ({OPTIMIZER[suite]}), mean ± std over seeds.",
+    )
+    frontier.section(doc, runs, suite, slug, OPTIMIZER[suite])
+
+
+def adam_state(runs: pd.DataFrame) -> list[str]:
+    """Per FF detector at the deepest depth of the Adam suite: its optimizer state (two
+    float32 tensors per parameter, every layer's, all kept while later layers train) in MiB
+    and as a share of its measured peak; beside it, its peak under plain SGD when measured."""
+    peak = stats.memory_sweep(runs, suite=ADAM)
+    n = stats.memory_sweep(runs, schema.METRIC_N_PARAMS, ADAM)
+    sgd = stats.memory_sweep(runs, suite=SGD)
+    ff = peak[peak["family"] == "ff"]
+    if ff.empty or n.empty:
+        return ["No FF run of the Adam suite logged its parameter count: no optimizer-state share."]
+    keys = ["detector", "width", "batch_size", "depth"]
+    lines = []
+    deepest = ff["depth"].max()
+    for row in ff[ff["depth"] == deepest].itertuples(index=False):
+        at = {k: getattr(row, k) for k in keys}
+        count = _value(n, at, schema.METRIC_N_PARAMS)
+        if pd.isna(count):
+            continue
+        state = ADAM_STATE_TENSORS * count * stats.BYTES_PER_FLOAT
+        share = state / row.peak_train_mem_bytes
+        plain = _value(sgd, at, "peak_train_mem_bytes")
+        versus = (
+            f"; under plain SGD its peak is {plain / tables.MIB:.1f} MiB" if pd.notna(plain) else ""
+        )
+        lines.append(
+            f"- {row.detector} at depth {deepest:g}: Adam state {ADAM_STATE_TENSORS} × "
+            f"{count:,.0f} parameters × {stats.BYTES_PER_FLOAT} B = {state / tables.MIB:.1f} "
+            f"MiB, {share:.0%} of its measured peak ({row.peak_train_mem_bytes / tables.MIB:.1f} "
+            f"MiB){versus}."
+        )
+    head = (
+        "Optimizer state under Adam: FF keeps every layer's parameters (allocated before the "
+        "meter starts) and Adam state (inside it), so that part of its peak does not shrink "
+        "with layer-local training:"
+    )
+    return [head, "", *lines] if lines else []
+
+
+def _value(frame: pd.DataFrame, at: dict[str, Any], name: str) -> float:
+    """``name``'s mean in ``frame`` at the row matching ``at``; NaN when none."""
+    if frame.empty:
+        return float("nan")
+    mask = pd.Series(True, index=frame.index)
+    for k, v in at.items():
+        mask &= frame[k] == v
+    hit = frame.loc[mask, name]
+    return float(hit.iloc[0]) if len(hit) else float("nan")
