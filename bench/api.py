@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UsageError
-from bench.registry import UnknownNameError
+from core.registry import UnknownNameError
 
 __all__ = ["load_results", "run"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import StoreError, UsageError
-from bench.registry import UnknownNameError
+from core.registry import UnknownNameError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 128 + signal.SIGTERM

@@ -14,8 +14,8 @@ import ff.hparams as ffhp
 from baselines.pyod_detector import PyODDetector, model_defaults
 from baselines.reference import InputNorm
 from baselines.streaming import RIVER_MODELS, RiverStreamDetector, river_defaults, river_description
-from bench.contract import Detector
-from bench.registry import Registry
+from core.contract import Detector
+from core.registry import Registry
 
 
 @dataclass(frozen=True)

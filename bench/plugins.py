@@ -39,8 +39,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import schema
 from bench.errors import UsageError
+from core import schema
 
 GROUP_DETECTORS = "ff_oneclass_bench.detectors"
 GROUP_DATASETS = "ff_oneclass_bench.datasets"

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import schema
-from bench.metrics import auprc, auroc
 from bench.trial import Trial, TrialResult, detector_metrics, rule_metrics, run_tags
+from core import schema
+from core.metrics import auroc, score_metrics
 
 #: Sliding windows for ``auroc_window``: this many scored samples, starting every
 #: ``WINDOW_STRIDE`` samples (windows lacking normals or anomalies are left out).
@@ -102,8 +102,7 @@ def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: flo
     n = len(y)
     seconds = detector.seconds
     metrics: dict[str, float] = {
-        schema.METRIC_AUROC: auroc(y, scores),
-        schema.METRIC_AUPRC: auprc(y, scores),
+        **score_metrics(y, scores),
         schema.METRIC_FIT_SECONDS: seconds["update"],
         schema.METRIC_SCORE_SECONDS: seconds["score"],
         schema.METRIC_PEAK_TRAIN_MEM: reading.peak_train_mem_bytes,

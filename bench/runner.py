@@ -14,12 +14,13 @@ from typing import Any
 
 from tqdm import tqdm
 
-from bench import plugins, schema
+from bench import plugins
 from bench.detectors import DETECTORS
 from bench.executors import RunOptions
 from bench.plan import Plan, Skip
 from bench.tracking import Store, store_lock
 from bench.trial import Trial, TrialResult
+from core import schema
 
 SKIPPED = "skipped.json"
 

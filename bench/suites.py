@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from bench.registry import Registry
+from core.registry import Registry
 
 
 @dataclass(frozen=True)

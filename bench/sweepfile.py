@@ -223,8 +223,8 @@ def check_names(sweep: SweepFile, given: dict[str, bool]) -> None:
     """Refuse unknown detectors, datasets and suite names the file gives (and the command
     line does not override: ``given[key]`` is True when it does), with their lines."""
     from bench.detectors import DETECTORS
-    from bench.registry import UnknownNameError
     from bench.suites import SUITES
+    from core.registry import UnknownNameError
     from datasets import DATASETS
 
     for key, registry in (("detectors", DETECTORS), ("datasets", DATASETS)):

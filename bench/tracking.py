@@ -31,9 +31,10 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bench import schema
 from bench.errors import StoreError
 from bench.trial import Trial, TrialResult
+from core import schema
+from core.metrics import SCORE_METRICS
 
 try:
     import fcntl
@@ -79,8 +80,7 @@ VIEW_COLUMNS = (
     ("params", schema.PARAM_DATASET),
     ("params", schema.PARAM_NORMAL_CLASS),
     ("params", schema.PARAM_SEED),
-    ("metrics", schema.METRIC_AUROC),
-    ("metrics", schema.METRIC_AUPRC),
+    *(("metrics", m.name) for m in SCORE_METRICS),
     ("metrics", schema.METRIC_PEAK_TRAIN_MEM),
     ("metrics", schema.METRIC_FIT_SECONDS),
     ("tags", schema.TAG_FAMILY),

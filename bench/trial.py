@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from bench import schema
-from bench.metrics import auprc, auroc
+from core import schema
+from core.metrics import score_metrics
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,7 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
 
     y = split.y_test.astype(int)
     metrics: dict[str, float] = {
-        schema.METRIC_AUROC: auroc(y, scores),
-        schema.METRIC_AUPRC: auprc(y, scores),
+        **score_metrics(y, scores),
         schema.METRIC_FIT_SECONDS: reading.seconds,
         schema.METRIC_SCORE_SECONDS: score_seconds,
         schema.METRIC_PEAK_TRAIN_MEM: reading.peak_train_mem_bytes,
@@ -193,11 +192,11 @@ def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> 
 
 
 def rule_metrics(y: np.ndarray, rules: dict[str, np.ndarray]) -> dict[str, float]:
-    """``auroc.<rule>`` and ``auprc.<rule>`` for every scoring rule of a network."""
+    """``<metric>.<rule>`` (``auroc.last``, ``auprc.sum``, ...) for every score metric of
+    ``core.metrics`` and every scoring rule of a network."""
     out = {}
     for rule, values in rules.items():
-        out[f"{schema.METRIC_AUROC}.{rule}"] = auroc(y, values)
-        out[f"{schema.METRIC_AUPRC}.{rule}"] = auprc(y, values)
+        out |= score_metrics(y, values, rule)
     return out
 
 

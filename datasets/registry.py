@@ -11,7 +11,7 @@ from typing import Literal
 
 import platformdirs
 
-from bench.registry import Registry
+from core.registry import Registry
 from datasets.embedded import load_embedded, load_embedded_loo, loo_classes
 from datasets.errors import DatasetError
 from datasets.split import Split

@@ -226,7 +226,7 @@ def pretrain_autoencoder(
 
 class DeepSVDD:
     """Deep SVDD with Ruff et al.'s published settings (module docstring); the detector
-    contract of ``bench.contract.Detector`` (``fit`` on normals, higher score = more anomalous).
+    contract of ``core.contract.Detector`` (``fit`` on normals, higher score = more anomalous).
 
     ``objective`` is ``hb-svdd`` (Ruff's one-class) or ``sb-svdd`` (soft-boundary); ``arch``
     ``mlp`` (rows) or ``cnn`` (Ruff's LeNets: 1x28x28 or 3x32x32 inputs only).

@@ -1,6 +1,6 @@
 """``OneClassDetector``: an FF-trained one-class network or its backprop twin.
 
-Follows ``bench.contract.Detector``: ``fit`` on normal samples only, ``score_samples`` higher =
+Follows ``core.contract.Detector``: ``fit`` on normal samples only, ``score_samples`` higher =
 more anomalous, ``hparams`` records every hyperparameter used (after defaults).
 """
 

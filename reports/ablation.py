@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench import schema
+from core import schema
 from reports.runs import FINISHED, metric, param, tag
 from reports.tables import MISSING, Table
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench import schema
+from core import schema
 from reports import paired, stats
 from reports.runs import FINISHED, param, tag
 from reports.tables import MISSING, Table, number, p_value

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench import schema
+from core import schema
 from reports import figures, frontier, setup, stats, tables
 
 SGD, ADAM = stats.MEMORY_SUITES

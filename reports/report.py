@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
-from bench import schema
+from core import schema
+from core.metrics import SCORE_METRICS, ScoreMetric
 from reports import (
     ablation,
     decomposition,
@@ -207,15 +208,16 @@ def _setup(doc: _Doc, runs: pd.DataFrame, order: list[str]) -> None:
     )
 
 
-def _metric(doc: _Doc, runs: pd.DataFrame, name: str, label: str) -> None:
+def _metric(doc: _Doc, runs: pd.DataFrame, m: ScoreMetric) -> None:
+    name, label = m.name, m.label
     doc.add(f"## {label}", "")
     if not stats.finished(runs)[name].notna().any():
         doc.add(f"No finished run logged {name}.", "")
         return
     doc.add(AGGREGATION, "", CHANCE, "")
-    parts = tables.metric_tables(runs, name)
+    parts = tables.metric_tables(runs, m)
     latex, captions = [], []
-    chance = "0.5" if name == "auroc" else "the test anomaly share (last row)"
+    chance = m.chance_text() + (" (last row)" if m.chance is None else "")
     for p in parts:
         doc.add(f"### {label}, suite {p.suite}", "", p.markdown.markdown(), "")
         for k, t in enumerate(p.latex):
@@ -495,7 +497,7 @@ def _appendix(doc: _Doc, runs: pd.DataFrame) -> None:
     doc.add("## Appendix: per-class tables", "")
     if f.empty:
         doc.add("No finished runs.", "")
-    for name, label in [("auroc", "AUROC"), ("auprc", "AUPRC")]:
+    for name, label in ((m.name, m.label) for m in SCORE_METRICS):
         for d in sorted(f.dropna(subset=[name])["dataset"].unique()):
             doc.add(
                 f"### {label}, {d}",
@@ -541,8 +543,8 @@ def write_report(
             "",
         )
     else:
-        _metric(doc, runs, "auroc", "AUROC")
-        _metric(doc, runs, "auprc", "AUPRC")
+        for m in SCORE_METRICS:
+            _metric(doc, runs, m)
         _twins(doc, runs, groups)
         _ranks(doc, runs, groups)
         _cost(doc, runs, order)

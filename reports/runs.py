@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.entities import Run, ViewType
 from mlflow.tracking import MlflowClient
 
-from bench import schema
+from core import schema
 
 PARAMS = "params."
 TAGS = "tags."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench import schema
+from core import schema
 from reports import stats
 from reports.runs import SKIPPED, param, tag
 from reports.tables import MISSING, Table, number

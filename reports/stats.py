@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from bench import schema
+from core import schema
+from core.metrics import SCORE_METRICS
 from reports.runs import FINISHED, METRICS, metric, param, tag
 
 MEMORY_SUITE = "memory"
@@ -40,8 +41,7 @@ _COLUMNS = {
     "suite": tag(schema.TAG_SUITE),
     "meter": tag(schema.TAG_MEMORY_METER),
     "meter_version": tag(schema.TAG_METER_VERSION),
-    "auroc": metric(schema.METRIC_AUROC),
-    "auprc": metric(schema.METRIC_AUPRC),
+    **{m.name: metric(m.name) for m in SCORE_METRICS},
     "fit_seconds": metric(schema.METRIC_FIT_SECONDS),
     "peak_train_mem_bytes": metric(schema.METRIC_PEAK_TRAIN_MEM),
     "depth": metric(schema.METRIC_DEPTH),
@@ -360,8 +360,8 @@ def cliques(average: pd.Series, cd: float) -> list[list[str]]:
     return groups
 
 
-def chance_auprc(runs: pd.DataFrame) -> pd.Series:
-    """Per dataset: AUPRC of a random scorer, the test anomaly share, averaged like a cell
+def chance_share(runs: pd.DataFrame) -> pd.Series:
+    """Per dataset: the test anomaly share (a random scorer's AUPRC), averaged like a cell
     (per trial, then normal classes, then seeds; every detector sees the same splits)."""
     if not finished(runs).get("anomaly_ratio", pd.Series(dtype=float)).notna().any():
         return pd.Series(dtype=float)

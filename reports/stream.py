@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench import schema
+from core import schema
 from reports import paired, stats, tables
 from reports.figures import _new, _save
 from reports.tables import MISSING, Table

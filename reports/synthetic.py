@@ -12,7 +12,7 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from bench import schema
+from core import schema
 
 FF, BP = "ff-hb-svdd-mlp", "bp-hb-svdd-mlp"
 PYOD = ["pyod-iforest", "pyod-knn"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from core.metrics import ScoreMetric
 from reports import stats
 from reports.runs import SKIPPED
 
@@ -349,23 +350,22 @@ class MetricTables:
     ranking: stats.Ranking
 
 
-def metric_tables(runs: pd.DataFrame, name: str) -> list[MetricTables]:
+def metric_tables(runs: pd.DataFrame, m: ScoreMetric) -> list[MetricTables]:
     """Per main suite: detectors (rows, grouped by family) x datasets (columns), then the mean
     over datasets (THE mean of the report) and the average rank over blocks.
 
     Best per column in bold; † = missing some trials (a cell) or datasets (the mean);
-    ‡ = below chance (AUROC 0.5; AUPRC the dataset's test anomaly share).
+    ‡ = worse than chance (``m.chance``, or the dataset's test anomaly share: a ``chance`` row).
     """
+    name, sign = m.name, 1.0 if m.higher_is_better else -1.0
     c = stats.cells(runs, name)
     dets = detector_order(runs)
     fam = families(runs)
-    chance = stats.chance_auprc(runs) if name == "auprc" else None
+    chance = stats.chance_share(runs) if m.chance is None else None
     out = []
     for suite, datasets in stats.suites(runs).items():
         means = stats.mean_over_datasets(c, datasets)
-        rk = stats.ranking(runs, datasets=datasets) if name == "auroc" else None
-        if name != "auroc":
-            rk = stats.friedman(_block_matrix(runs, name, datasets))
+        rk = stats.friedman(sign * _block_matrix(runs, name, datasets))
         avg = rk.average
         suite_dets = [
             d for d in dets if d in means.index or any((x, d) in c.index for x in datasets)
@@ -374,11 +374,11 @@ def metric_tables(runs: pd.DataFrame, name: str) -> list[MetricTables]:
         for d in suite_dets:
             md_row, tex_row, vrow = [d], [d], []
             for ds in datasets:
-                ch = 0.5 if chance is None else float(chance.get(ds, float("nan")))
+                ch = m.chance if chance is None else float(chance.get(ds, float("nan")))
                 if (ds, d) in c.index:
                     r = c.loc[(ds, d)]
                     mark = ("" if r["complete"] else INCOMPLETE) + (
-                        BELOW_CHANCE if r["mean"] < ch else ""
+                        BELOW_CHANCE if sign * r["mean"] < sign * ch else ""
                     )
                     md_row.append(mean_std(r["mean"], r["std"]) + mark)
                     tex_row.append(number(r["mean"]) + mark)
@@ -388,11 +388,11 @@ def metric_tables(runs: pd.DataFrame, name: str) -> list[MetricTables]:
                     tex_row.append(MISSING)
                     vrow.append(float("nan"))
             if d in means.index:
-                m = means.loc[d]
-                mark = "" if m["complete"] else INCOMPLETE
-                md_row.append(number(m["mean"]) + mark)
-                tex_row.append(number(m["mean"]) + mark)
-                vrow.append(float(m["mean"]) if m["complete"] else float("nan"))
+                mean = means.loc[d]
+                mark = "" if mean["complete"] else INCOMPLETE
+                md_row.append(number(mean["mean"]) + mark)
+                tex_row.append(number(mean["mean"]) + mark)
+                vrow.append(float(mean["mean"]) if mean["complete"] else float("nan"))
             else:
                 md_row.append(MISSING)
                 tex_row.append(MISSING)
@@ -405,7 +405,7 @@ def metric_tables(runs: pd.DataFrame, name: str) -> list[MetricTables]:
             values.append(vrow)
         header = ["detector", *datasets, MEAN, RANK]
         md = Table(header, md_rows, rules=_family_rules(suite_dets, fam))
-        _bold_best_columns(md, values, 1)
+        _bold_best_columns(md, values, 1, lowest=not m.higher_is_better)
         ranks = [[float(avg.get(d, float("nan")))] for d in suite_dets]
         _bold_best_columns(md, [[round(r[0], 2)] for r in ranks], len(datasets) + 2, lowest=True)
         if chance is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench import schema
+from core import schema
 from reports import paired, stats
 from reports.decomposition import rule_blocks
 from reports.runs import FINISHED, param, tag

@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import api, schema
+from bench import api
 from bench.cli import main
 from bench.errors import UsageError
 from bench.tracking import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, TAG_VIEW
+from core import schema
 from datasets import load_split
 from reports.runs import read_results
 

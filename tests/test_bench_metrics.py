@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from bench.metrics import auprc, auroc
+from core.metrics import auprc, auroc
 
 
 @pytest.mark.parametrize("seed", range(20))

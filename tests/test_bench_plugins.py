@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import plugins, schema
+from bench import plugins
 from bench.cli import main
 from bench.detectors import DETECTORS
+from core import schema
 from datasets import DATASETS
 
 PACKAGE = '''

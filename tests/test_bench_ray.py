@@ -5,8 +5,8 @@ import sys
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import schema
 from bench.cli import main
+from core import schema
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.ray

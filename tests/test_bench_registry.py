@@ -8,9 +8,9 @@ import pytest
 import ff
 from bench.detectors import DETECTORS, select_detectors
 from bench.plan import plan_sweep
-from bench.registry import Registry, UnknownNameError
 from bench.suites import SUITES
 from bench.trial import Trial
+from core.registry import Registry, UnknownNameError
 
 PYOD = ["ocsvm", "iforest", "knn", "lof", "ecod", "copod", "hbos", "pca", "autoencoder",
         "deepsvdd"]

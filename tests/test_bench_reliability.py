@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import schema, tracking
+from bench import tracking
 from bench.cli import main
 from bench.trial import Trial
+from core import schema
 from datasets import download
 from datasets.errors import DatasetError
 from datasets.tabular import BANKNOTE_FILE, BANKNOTE_SHA256, load_banknote

@@ -14,9 +14,10 @@ from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
 from test_datasets_images import _write_mnist_like
 
-from bench import allocmeter, schema
+from bench import allocmeter
 from bench.cli import main
 from bench.meters import MALLOC, MEMRAY
+from core import schema
 
 SELECTION = ["-d", "pyod-knn", "-d", "ff-hb-svdd-mlp", "--dataset", "wine", "--seeds", "1",
              "--param", "epochs=3", "--no-progress", "--experiment", "e2e"]

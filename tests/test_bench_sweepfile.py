@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import schema, sweepfile
+from bench import sweepfile
 from bench.cli import main
+from core import schema
 from reports.runs import read_results
 
 GRID = """\

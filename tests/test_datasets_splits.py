@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.registry import UnknownNameError
+from core.registry import UnknownNameError
 from datasets import (
     ADBENCH_PINNED,
     DATASETS,

@@ -8,9 +8,9 @@ import torch
 from mlflow.tracking import MlflowClient
 from test_datasets_images import _write_mnist_like
 
-from bench import schema
 from bench.cli import main
 from bench.detectors import DETECTORS
+from core import schema
 from ff.deepsvdd import (
     DeepSVDD,
     LeNetDecoder,

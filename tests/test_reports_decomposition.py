@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bench import schema
+from core import schema
 from reports import decomposition
 from reports.report import write_report
 from reports.runs import read_results

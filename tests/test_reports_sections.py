@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import reports
-from bench import schema
+from core import schema
 from reports import synthetic
 
 EXPERIMENT = "sections"

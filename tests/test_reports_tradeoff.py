@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from bench import schema
 from bench.plan import plan_sweep
 from bench.suites import (
     SUITES,
@@ -26,6 +25,7 @@ from bench.suites import (
     TRADEOFF_STEPS,
     TRADEOFF_WIDTHS,
 )
+from core import schema
 from reports import figures, tradeoff
 from reports.report import write_report
 from reports.runs import read_results

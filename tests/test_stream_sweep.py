@@ -9,10 +9,10 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from baselines.streaming import RIVER_DEFAULTS, RIVER_MODELS, signature_defaults
-from bench import schema
 from bench.cli import main
-from bench.metrics import auroc
 from bench.prequential import windowed_auroc
+from core import schema
+from core.metrics import auroc
 from datasets import load_split
 from reports.report import build_report
 
