@@ -1,5 +1,5 @@
-"""The notebook API (README's example, run as printed), MLflow dataset inputs of every trial,
-and the experiment tags that make ``mlflow ui`` open on the runs table."""
+"""The notebook API (docs/plugins.md's example, run as printed), MLflow dataset inputs of every
+trial, and the experiment tags that make ``mlflow ui`` open on the runs table."""
 
 from __future__ import annotations
 
@@ -20,18 +20,18 @@ from core import schema
 from datasets import load_split
 from reports.runs import read_results
 
-README = Path(__file__).parents[1] / "README.md"
+PLUGINS_DOC = Path(__file__).parents[1] / "docs" / "plugins.md"
 
 
-def _readme_example() -> str:
-    """The python block after ``<!-- notebook-example -->`` in README.md."""
-    text = README.read_text().split("<!-- notebook-example -->", 1)[1]
+def _docs_example() -> str:
+    """The python block after ``<!-- notebook-example -->`` in docs/plugins.md."""
+    text = PLUGINS_DOC.read_text().split("<!-- notebook-example -->", 1)[1]
     return textwrap.dedent(text.split("```python", 1)[1].split("```", 1)[0])
 
 
 @pytest.fixture(scope="module")
 def notebook(tmp_path_factory):
-    """The README example run in a fresh namespace against a temporary store."""
+    """The docs example run in a fresh namespace against a temporary store."""
     tmp = tmp_path_factory.mktemp("notebook")
     uri = f"sqlite:///{tmp}/notebook.db"
     mp = pytest.MonkeyPatch()
@@ -39,13 +39,13 @@ def notebook(tmp_path_factory):
     mp.chdir(tmp)
     namespace: dict = {}
     try:
-        exec(compile(_readme_example(), "README.md", "exec"), namespace)  # noqa: S102
+        exec(compile(_docs_example(), "docs/plugins.md", "exec"), namespace)  # noqa: S102
     finally:
         mp.undo()
     return namespace, uri, tmp
 
 
-def test_readme_notebook_example_runs_and_gives_results_csv_columns(notebook, capsys):
+def test_docs_notebook_example_runs_and_gives_results_csv_columns(notebook, capsys):
     namespace, uri, tmp = notebook
     results = namespace["results"]
     assert isinstance(results, pd.DataFrame)

@@ -254,12 +254,12 @@ def test_plugin_detector_spec_reads_defaults_and_passes_seed_only_when_taken():
         plugins._register("detector", "bad/name", Plain, plugins.PluginInfo("x", "1"), set())
 
 
-def test_ten_line_readme_example_is_a_working_detector(isolated_registries, tmp_path):
-    """The README's example detector file, as printed there, registers and scores."""
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    block = readme.split("<!-- plugin-example -->", 1)[1].split("```python", 1)[1]
+def test_ten_line_docs_example_is_a_working_detector(isolated_registries, tmp_path):
+    """The example detector file of docs/plugins.md, as printed there, registers and scores."""
+    doc = (Path(__file__).parents[1] / "docs" / "plugins.md").read_text()
+    block = doc.split("<!-- plugin-example -->", 1)[1].split("```python", 1)[1]
     code = textwrap.dedent(block.split("```", 1)[0])
-    path = tmp_path / "readme_plugin.py"
+    path = tmp_path / "docs_plugin.py"
     path.write_text(code)
     plugins.load([path])
     names = [n for (kind, n), info in plugins.ORIGIN.items() if info.name.endswith(path.name)]
