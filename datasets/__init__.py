@@ -1,16 +1,11 @@
-"""Standard one-class splits with verified data: ``load_split(name, normal_class, seed)``."""
+"""Standard one-class splits with verified data: ``load_split(name, normal_class, seed)``.
 
+Importing the package registers the built-in datasets (``datasets.entries``).
+"""
+
+from datasets.entries import ADBENCH_NATIVE, ADBENCH_PINNED, PYOD_BENCHMARK, STREAMS
 from datasets.errors import DatasetError
-from datasets.registry import (
-    ADBENCH_NATIVE,
-    ADBENCH_PINNED,
-    DATASETS,
-    PYOD_BENCHMARK,
-    STREAMS,
-    DatasetSpec,
-    default_data_dir,
-    load_split,
-)
+from datasets.registry import DATASETS, DatasetSpec, default_data_dir, load_split
 from datasets.split import Provenance, Split
 
 __all__ = [

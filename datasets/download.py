@@ -3,7 +3,8 @@
 A file that fails its check is never used: it is moved aside to ``<file>.corrupt`` (then
 ``.corrupt.1``, ``.corrupt.2``, ...: earlier rejects are kept) so that the next attempt
 downloads it again. In a read-only data directory (a shared mirror) nothing is ever moved
-or written: a missing or bad file is reported, and left as it is.
+or written: a missing or bad file is reported, and left as it is. Loaders read a verified file
+once per file version (:func:`file_stamp`) and share the arrays read-only (:func:`frozen`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import tempfile
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from datasets.errors import DatasetError
 
@@ -172,3 +175,20 @@ def ensure_file(
     if not writable(dest.parent):
         raise _read_only(dataset, url, dest, sha256)
     return fetch(dataset, url, dest, sha256=sha256, check=check)
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """A cache key that changes when the file is replaced (mtime, size), or None if absent."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The arrays, made read-only (a cached array is shared by every caller)."""
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+

@@ -14,9 +14,12 @@ from datasets.preprocessing import standardise
 from datasets.split import Provenance, Split
 
 TEST_FRACTION = 0.3
-# scikit-learn's loader of each dataset (sklearn is imported when a split is loaded, so the
-# registry loads without it)
-_LOADERS = {"digits": "load_digits", "wine": "load_wine", "breast-cancer": "load_breast_cancer"}
+
+
+def sklearn_loader(name: str) -> str:
+    """The ``sklearn.datasets`` function that loads ``name`` (``breast-cancer`` ->
+    ``load_breast_cancer``), so another of scikit-learn's sets needs only its registry entry."""
+    return "load_" + name.replace("-", "_")
 
 
 @cache
@@ -24,7 +27,7 @@ def embedded_arrays(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...],
     """``X`` (float64), ``y`` (int64), class names and the sha256 of ``X`` and ``y``'s bytes."""
     from sklearn import datasets as skdata
 
-    bunch = getattr(skdata, _LOADERS[name])()
+    bunch = getattr(skdata, sklearn_loader(name))()
     X = np.ascontiguousarray(bunch.data, dtype=np.float64)
     y = np.ascontiguousarray(bunch.target, dtype=np.int64)
     digest = hashlib.sha256(X.tobytes() + y.tobytes()).hexdigest()
@@ -111,7 +114,7 @@ def _split(name: str, normal_class: int | str, seed: int, rule: Normality) -> Sp
     train_idx = np.sort(train[rule.is_normal(y[train])])
     test_idx = np.sort(test)
     X_train, X_test = standardise(X[train_idx], X[test_idx])
-    loader = _LOADERS[name]
+    loader = sklearn_loader(name)
     return Split(
         dataset=rule.dataset,
         normal_class=normal_class,

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+#: What :func:`standardise` does, in a split's provenance (one-class protocols).
+STANDARDISED = (
+    "z-score per feature with mean/std of the training normals only (a feature constant "
+    "there is centred, not scaled); float32"
+)
+
 
 def standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     """Z-score every array with the per-feature mean/std of ``train``, as float32.

@@ -1,8 +1,10 @@
-"""The one split type every dataset produces."""
+"""The one split type every dataset produces, and scikit-learn's splitter (imported on first
+use, not with the registry)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,3 +55,10 @@ class Split:
     @property
     def is_image(self) -> bool:
         return len(self.feature_shape) == 3
+
+
+def train_test_split(*arrays: Any, **options: Any) -> list[Any]:
+    """scikit-learn's ``train_test_split``, imported on first use (not with the registry)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(*arrays, **options)

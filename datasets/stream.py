@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.embedded import _LOADERS, embedded_arrays
+from datasets.embedded import embedded_arrays, sklearn_loader
 from datasets.errors import DatasetError
 from datasets.preprocessing import standardise
 from datasets.split import Provenance
@@ -118,7 +118,7 @@ def _embedded(name: str) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], str, 
     X, y, classes, digest = embedded_arrays(name)
     import sklearn
 
-    loader = _LOADERS[name]
+    loader = sklearn_loader(name)
     return (
         X,
         y,
@@ -215,9 +215,9 @@ def drift_stream(name: str, data_dir: Path, normal_class: int | str, seed: int) 
 def labelled_stream(entry: object, data_dir: Path, normal_class: int | str, seed: int) -> Stream:
     """Every row of the ADBench file ``entry`` (verified like the batch protocols), in a
     seeded random order, with ADBench's labels (its own anomaly share)."""
-    from datasets.tabular import _adbench_source
+    from datasets.adbench import adbench_source
 
-    X, y, digest, url = _adbench_source(entry, data_dir, None)  # type: ignore[arg-type]
+    X, y, digest, url = adbench_source(entry, data_dir, None)  # type: ignore[arg-type]
     rows = _order(np.random.default_rng(seed), np.arange(len(y)))
     return Stream(
         dataset=f"stream-{entry.name}",  # type: ignore[attr-defined]

@@ -1,22 +1,17 @@
-"""Downloaded tabular sets: the ADBench classical sets (sha256-pinned) and UCI banknote."""
+"""The ADBench protocols on its classical sets (files: ``datasets.adbench``): one-class
+(``adbench-<name>``), ADBench's own (``adbench-native-<name>``) and PyOD's 2019 benchmark
+(``adbench-pyod-<name>``)."""
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from datasets.download import ensure_file
-from datasets.errors import DatasetError
-from datasets.preprocessing import min_max_per_feature, standardise
-from datasets.split import Provenance, Split
+from datasets.adbench import AdbenchFile, adbench_source
+from datasets.preprocessing import STANDARDISED, min_max_per_feature, standardise
+from datasets.split import Provenance, Split, train_test_split
 
-_MANIFEST = Path(__file__).with_name("adbench_manifest.json")
 ADBENCH_TRAIN_FRACTION = 0.7
 #: Size cap of the one-class protocol (``adbench-<name>``, the ``adbench`` suite): at most this
 #: many training normals (a seeded uniform subsample) ...
@@ -31,128 +26,6 @@ ADBENCH_NATIVE_MIN_SAMPLES = 1000  # smaller sets are resampled with replacement
 ADBENCH_NATIVE_MAX_SAMPLES = 10_000  # larger sets are subsampled (without replacement) to this
 # PyOD's 2019 benchmark (docs/benchmark.rst, notebooks/benchmark.py of yzhao062/pyod)
 PYOD_TEST_SIZE = 0.4
-#: ADBench files that hold the ODDS set of PyOD's benchmark table, with PyOD's name for it; the
-#: manifest's shape equals the table's for each. Left out: arrhythmia (not in ADBench), glass
-#: (ADBench 7 features, ODDS 9), ionosphere (32 against 33) and wbc (ADBench's WBC is 223 x 9,
-#: ODDS's 378 x 30).
-PYOD_BENCHMARK_SETS: dict[str, str] = {
-    "6_cardio.npz": "cardio",
-    "20_letter.npz": "letter",
-    "21_Lymphography.npz": "lympho",
-    "24_mnist.npz": "mnist",
-    "25_musk.npz": "musk",
-    "26_optdigits.npz": "optdigits",
-    "28_pendigits.npz": "pendigits",
-    "29_Pima.npz": "pima",
-    "30_satellite.npz": "satellite",
-    "31_satimage-2.npz": "satimage-2",
-    "32_shuttle.npz": "shuttle",
-    "39_vertebral.npz": "vertebral",
-    "40_vowels.npz": "vowels",
-}
-BANKNOTE_URL = (
-    "https://archive.ics.uci.edu/ml/machine-learning-databases/00267/"
-    "data_banknote_authentication.txt"
-)
-BANKNOTE_FILE = "data_banknote_authentication.txt"
-#: sha256 of the UCI file (1372 rows), pinned like the ADBench files: a changed value is refused.
-BANKNOTE_SHA256 = "564ac22b61d87388b1662adee2867e5d382aae78afb0bf5d6745c1a843174b8e"
-_STANDARDISED = (
-    "z-score per feature with mean/std of the training normals only (a feature constant "
-    "there is centred, not scaled); float32"
-)
-
-
-@dataclass(frozen=True)
-class AdbenchFile:
-    """One ADBench classical dataset as recorded in the shipped manifest."""
-
-    file: str
-    sha256: str | None
-    bytes: int | None
-    n: int | None
-    d: int | None
-    anomalies: int | None
-
-    @property
-    def name(self) -> str:
-        """``adbench-`` + file stem minus its number, lowercased, non-alphanumerics as ``-``."""
-        return "adbench-" + self.stem
-
-    @property
-    def stem(self) -> str:
-        """The file stem minus its number, lowercased, non-alphanumerics as ``-``."""
-        stem = self.file.removesuffix(".npz").split("_", 1)[1]
-        return re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")
-
-
-@lru_cache(maxsize=1)
-def adbench_manifest() -> tuple[str, tuple[AdbenchFile, ...]]:
-    """The URL template (with the pinned commit) and every file of the shipped manifest."""
-    raw = json.loads(_MANIFEST.read_text())
-    return raw["url_template"], tuple(AdbenchFile(**f) for f in raw["files"])
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    """A cache key that changes when the file is replaced (mtime, size), or None if absent."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
-def _train_test_split(*arrays: Any, **options: Any) -> list[Any]:
-    """scikit-learn's ``train_test_split``, imported on first use (not with the registry)."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(*arrays, **options)
-
-
-def _frozen(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-    for a in arrays:
-        a.flags.writeable = False
-    return arrays
-
-
-@lru_cache(maxsize=4)
-def _adbench_arrays(
-    entry: AdbenchFile, url: str, path: Path, stamp: tuple[int, int] | None
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Verified ``X``, ``y`` and sha256 of one ADBench file, read once per process and version."""
-    digest = ensure_file(entry.name, url, path, sha256=entry.sha256)
-    with np.load(path, allow_pickle=False) as npz:
-        X, y = npz["X"], npz["y"]
-    if (
-        X.shape != (entry.n, entry.d)
-        or y.shape != (entry.n,)
-        or int((y != 0).sum()) != entry.anomalies
-    ):
-        raise DatasetError(
-            f"{entry.name}: {path} holds X {X.shape}, y {y.shape}, "
-            f"{int((y != 0).sum())} anomalies; "
-            f"the manifest says ({entry.n}, {entry.d}) with {entry.anomalies} anomalies. "
-            "The shipped manifest (datasets/adbench_manifest.json) needs fixing."
-        )
-    return (*_frozen(X, y), digest)
-
-
-def _adbench_source(
-    entry: AdbenchFile, data_dir: Path, url_template: str | None
-) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """Verified ``X``, 0/1 ``y``, sha256 and URL of ``<data_dir>/adbench/<file>``."""
-    default_template, _ = adbench_manifest()
-    url = (url_template or default_template).format(file=entry.file)
-    path = Path(data_dir) / "adbench" / entry.file
-    if entry.sha256 is None:
-        raise DatasetError(
-            f"{entry.name}: {entry.file} has no recorded sha256, so it cannot be verified and is "
-            "not loaded. To use it, download it from "
-            f"{url}, check it, and add its sha256, size and shape to "
-            "datasets/adbench_manifest.json."
-        )
-    X, y, digest = _adbench_arrays(entry, url, path, _stamp(path))
-    return X, (y != 0).astype(np.int64), digest, url
 
 
 def _adbench_split(
@@ -214,7 +87,7 @@ def load_adbench(
     for cap in (max_train, max_test):
         if cap is not None and cap < 1:
             raise ValueError(f"{entry.name}: a size cap must be at least 1, got {cap}")
-    X, y, digest, url = _adbench_source(entry, data_dir, url_template)
+    X, y, digest, url = adbench_source(entry, data_dir, url_template)
     rng = np.random.default_rng(seed)
     normals = rng.permutation(np.flatnonzero(y == 0))
     n_train = round(ADBENCH_TRAIN_FRACTION * len(normals))
@@ -247,7 +120,7 @@ def load_adbench(
         f"in test, training on normals only; {caps} (training: the first of the seeded "
         "permutation; test: seeded subsample stratified by label, keeping the anomaly share)"
         f"{'; capped here: ' + ', '.join(capped) if capped else '; no cap reached'}; "
-        f"{_STANDARDISED}",
+        f"{STANDARDISED}",
     )
 
 
@@ -270,7 +143,7 @@ def load_adbench_native(
     anomalies, labels hidden); MinMax scaling per feature fitted on the training part.
     Training rows keep the order ``train_test_split`` returns.
     """
-    X, y, digest, url = _adbench_source(entry, data_dir, url_template)
+    X, y, digest, url = adbench_source(entry, data_dir, url_template)
     rows = np.arange(len(y))
     state = np.random.RandomState(seed)
     steps = []
@@ -282,7 +155,7 @@ def load_adbench_native(
         state = np.random.RandomState(seed)
         rows = state.choice(rows, ADBENCH_NATIVE_MAX_SAMPLES, replace=False)
         steps.append(f"{len(y)} rows subsampled to {len(rows)}")
-    train_pos, test_pos = _train_test_split(
+    train_pos, test_pos = train_test_split(
         np.arange(len(rows)),
         test_size=ADBENCH_NATIVE_TEST_SIZE,
         shuffle=True,
@@ -326,8 +199,8 @@ def load_adbench_pyod(
     included (labels hidden); features z-scored with the training part's statistics
     (PyOD's ``standardizer``). A split whose test part lacks anomalies fails validation.
     """
-    X, y, digest, url = _adbench_source(entry, data_dir, url_template)
-    train_idx, test_idx = _train_test_split(
+    X, y, digest, url = adbench_source(entry, data_dir, url_template)
+    train_idx, test_idx = train_test_split(
         np.arange(len(y)), test_size=PYOD_TEST_SIZE, random_state=np.random.RandomState(seed)
     )
     return _adbench_split(
@@ -346,74 +219,4 @@ def load_adbench_pyod(
         "its anomalies, labels hidden; z-score per feature with the mean/std of the whole "
         "training part (a constant feature is centred, not scaled); float32",
         contaminated=True,
-    )
-
-
-def _parse_banknote(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        table = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError as err:
-        raise DatasetError(
-            f"banknote: {path} is not a comma-separated table of numbers ({err})."
-        ) from None
-    bad = np.argwhere(~np.isfinite(table))
-    if len(bad):
-        row, col = (int(i) for i in bad[0])
-        raise DatasetError(
-            f"banknote: {path} row {row + 1}, column {col + 1} is {table[row, col]} "
-            f"({len(bad)} non-finite value(s) in all); every value must be a finite number."
-        )
-    X, y = table[:, :4], table[:, -1]
-    counts = [int((y == c).sum()) for c in (0, 1)]
-    if table.shape != (1372, 5) or counts != [762, 610]:
-        raise DatasetError(
-            f"banknote: {path} has shape {table.shape} with {counts} rows of class 0/1; expected "
-            "(1372, 5) with 762 genuine (0) and 610 forged (1) rows and finite features."
-        )
-    return X, y.astype(np.int64)
-
-
-@lru_cache(maxsize=1)
-def _banknote_arrays(
-    url: str, path: Path, stamp: tuple[int, int] | None
-) -> tuple[np.ndarray, np.ndarray, str]:
-    """Content-checked banknote table, read once per process and file version."""
-    digest = ensure_file("banknote", url, path, sha256=BANKNOTE_SHA256, check=_parse_banknote)
-    return (*_frozen(*_parse_banknote(path)), digest)
-
-
-def load_banknote(
-    data_dir: Path, normal_class: int, seed: int, *, url: str = BANKNOTE_URL
-) -> Split:
-    """The FF one-class paper's protocol on ``<data_dir>/uci/<file>`` (downloaded if absent).
-
-    Stratified, seeded 60/20/20 train/val/test split; the model trains on the genuine notes
-    (class 0) of the train part and is tested on the whole test part. The val part is not used.
-    """
-    path = Path(data_dir) / "uci" / BANKNOTE_FILE
-    X, y, digest = _banknote_arrays(url, path, _stamp(path))
-    rows = np.arange(len(y))
-    train, rest = _train_test_split(rows, test_size=0.4, stratify=y, random_state=seed)
-    _val, test = _train_test_split(rest, test_size=0.5, stratify=y[rest], random_state=seed)
-    train_idx = np.sort(train[y[train] == normal_class])
-    test_idx = np.sort(test)
-    X_train, X_test = standardise(X[train_idx], X[test_idx])
-    return Split(
-        dataset="banknote",
-        normal_class=normal_class,
-        seed=seed,
-        X_train=X_train,
-        X_test=X_test,
-        y_test=(y[test_idx] != normal_class).astype(np.int64),
-        train_idx=train_idx,
-        test_idx=test_idx,
-        feature_shape=(4,),
-        provenance=Provenance(
-            protocol="ff-paper-banknote-60-20-20",
-            source=url,
-            sha256={BANKNOTE_FILE: digest},
-            preprocessing="stratified 60/20/20 train/val/test split (sklearn train_test_split, "
-            "random_state=seed); train on the genuine notes (class 0) of the train part; the "
-            f"val part is not used for training or selection; {_STANDARDISED}",
-        ),
     )

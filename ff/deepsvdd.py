@@ -6,14 +6,13 @@ its README commands, where our FF-friendly defaults (``ff.defaults``) differ:
 
 * the network: our MLP or Ruff's LeNets (``ff.networks``) with bias-free layers and no length
   normalisation between layers (BatchNorm eps 1e-4, affine=False in the LeNets);
-* autoencoder pretraining on the training normals: the LeNet autoencoders' decoders (Ruff's
-  ``*_LeNet_Autoencoder``: transposed convolutions with nearest-neighbour interpolation and a
-  sigmoid output; CIFAR-10's with Xavier-initialised convolutions and a BatchNorm1d on the
-  code), a mirrored decoder for the MLP; loss: the per-sample sum of squared errors averaged
-  over the batch; Adam, lr 1e-4, batch 200, a x0.1 drop at the milestone; MNIST's command
-  150 epochs, milestone 50, weight decay 5e-4; CIFAR-10's 350, 250, 5e-7 (for the CNN chosen
-  by the input's channels at fit time, like the LeNet itself; the MLP takes MNIST's). The
-  trained encoder (its BatchNorm statistics too) initialises the Deep SVDD network;
+* autoencoder pretraining on the training normals (``ff.autoencoder``): the LeNet
+  autoencoders' decoders, a mirrored decoder for the MLP; loss: the per-sample sum of squared
+  errors averaged over the batch; Adam, lr 1e-4, batch 200, a x0.1 drop at the milestone;
+  MNIST's command 150 epochs, milestone 50, weight decay 5e-4; CIFAR-10's 350, 250, 5e-7
+  (for the CNN chosen by the input's channels at fit time, like the LeNet itself; the MLP
+  takes MNIST's). The trained encoder (its BatchNorm statistics too) initialises the Deep
+  SVDD network;
 * the centre ``c``: the mean output of one forward pass over the training normals in
   evaluation mode, coordinates with ``0 < |c| < eps`` (0.1) pushed to ``+-eps``, exact zeros
   left at zero (:func:`ruff_centre`);
@@ -30,19 +29,18 @@ layers get an objective fitted after training on the training normals, so ``sum`
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ff.common import checked_tensor, clock, rules
+from ff.autoencoder import LeNetDecoder, MLPDecoder, init_weights, pretrain_autoencoder, ruff_adam
+from ff.base import BatchDetector, Phases, check_known
 from ff.hparams import AE_CIFAR10, AE_MNIST, deep_svdd_defaults, validate_deep_svdd
 from ff.networks import LayerStack, build_cnn, build_mlp
 from ff.objectives import HardBoundarySVDD, SoftBoundarySVDD, make_objective
-from ff.training import History, Targets, batches, fit_after_training, layer_scores
+from ff.training import Targets, batches
 
 # Ruff's LeNets by input shape: (network name, conv channels, rep_dim)
 LENETS = {
@@ -82,195 +80,34 @@ def ruff_radius(dists: Tensor, nu: float) -> float:
     return float(np.quantile(np.sqrt(dists.detach().cpu().numpy()), 1 - nu))
 
 
-# ---- decoders ---------------------------------------------------------------------------------
-class MLPDecoder(nn.Sequential):
-    """The MLP encoder mirrored: bias-free linear layers back to the input, LeakyReLU between
-    them, a linear output (tabular features are z-scored, not in [0, 1])."""
-
-    def __init__(self, in_dim: int, widths: list[int], slope: float):
-        dims = [*reversed(widths), in_dim]
-        layers: list[nn.Module] = []
-        for k, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
-            layers.append(nn.Linear(d_in, d_out, bias=False))
-            if k < len(dims) - 2:
-                layers.append(nn.LeakyReLU(slope))
-        super().__init__(*layers)
-
-
-class LeNetDecoder(nn.Module):
-    """The decoder half of Ruff's ``MNIST_LeNet_Autoencoder`` / ``CIFAR10_LeNet_Autoencoder``.
-
-    The code (``rep_dim``) is reshaped to ``rep_dim / 16`` maps of 4x4; each stage is
-    LeakyReLU, (BatchNorm,) nearest-neighbour upsampling x2 and a bias-free 5x5 transposed
-    convolution; a sigmoid output. MNIST: 4 -> 8 -> 16 -> 14 (padding 3) -> 28; CIFAR-10: a
-    BatchNorm1d on the code, then 4 -> 8 -> 16 -> 32.
-    """
-
-    def __init__(self, net_name: str, rep_dim: int, slope: float):
-        super().__init__()
-        self.net_name, self.rep_dim, self.slope = net_name, rep_dim, slope
-
-        def bn(c: int) -> nn.BatchNorm2d:
-            return nn.BatchNorm2d(c, eps=1e-4, affine=False)
-
-        c0 = rep_dim // 16
-        if net_name == "mnist_LeNet":
-            self.code_bn = None
-            self.deconvs = nn.ModuleList(
-                [
-                    nn.ConvTranspose2d(c0, 4, 5, bias=False, padding=2),
-                    nn.ConvTranspose2d(4, 8, 5, bias=False, padding=3),
-                    nn.ConvTranspose2d(8, 1, 5, bias=False, padding=2),
-                ]
-            )
-            self.bns = nn.ModuleList([bn(4), bn(8)])
-        else:
-            self.code_bn = nn.BatchNorm1d(rep_dim, eps=1e-4, affine=False)
-            self.deconvs = nn.ModuleList(
-                [
-                    nn.ConvTranspose2d(c0, 128, 5, bias=False, padding=2),
-                    nn.ConvTranspose2d(128, 64, 5, bias=False, padding=2),
-                    nn.ConvTranspose2d(64, 32, 5, bias=False, padding=2),
-                    nn.ConvTranspose2d(32, 3, 5, bias=False, padding=2),
-                ]
-            )
-            self.bns = nn.ModuleList([bn(128), bn(64), bn(32)])
-
-    def forward(self, z: Tensor) -> Tensor:
-        if self.code_bn is not None:
-            z = self.code_bn(z)
-        x = F.leaky_relu(z.reshape(len(z), self.rep_dim // 16, 4, 4), self.slope)
-        if self.code_bn is None:  # MNIST upsamples the code before its first deconvolution
-            x = F.interpolate(x, scale_factor=2)
-        for k, deconv in enumerate(self.deconvs):
-            x = deconv(x)
-            if k < len(self.bns):
-                x = F.interpolate(F.leaky_relu(self.bns[k](x), self.slope), scale_factor=2)
-        return torch.sigmoid(x)
-
-
-def _init_weights(module: nn.Module, gen: torch.Generator, xavier_convs: bool) -> None:
-    """PyTorch's default init (kaiming uniform, a=sqrt(5)) from ``gen``; with ``xavier_convs``
-    (Ruff's CIFAR-10 autoencoder) every (transposed) convolution gets Xavier uniform with the
-    LeakyReLU gain instead."""
-    gain = nn.init.calculate_gain("leaky_relu")
-    for m in module.modules():
-        if xavier_convs and isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.xavier_uniform_(m.weight, gain=gain, generator=gen)
-        elif isinstance(m, nn.Linear | nn.Conv2d | nn.ConvTranspose2d):
-            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
-
-
-def reconstruction_loss(rec: Tensor, x: Tensor) -> Tensor:
-    """Ruff's autoencoder loss: the per-sample sum of squared errors, averaged over samples."""
-    return (rec - x).pow(2).reshape(len(x), -1).sum(1).mean()
-
-
-@torch.no_grad()
-def reconstruction_error(
-    encoder: nn.Module, decoder: nn.Module, X: Tensor, batch_size: int
-) -> float:
-    """Mean reconstruction loss over ``X`` in evaluation mode."""
-    encoder.eval()
-    decoder.eval()
-    total = 0.0
-    for idx in batches(len(X), batch_size):
-        x = X[idx]
-        total += float(reconstruction_loss(decoder(encoder(x)), x)) * len(x)
-    return total / len(X)
-
-
-def _epochs(
-    params: list[nn.Parameter],
-    lr: float,
-    weight_decay: float,
-    milestones: list[int],
-) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.MultiStepLR]:
-    """Adam and Ruff's MultiStepLR (x0.1 at each milestone epoch)."""
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
-
-
-def pretrain_autoencoder(
-    encoder: nn.Module,
-    decoder: nn.Module,
-    X: Tensor,
-    hp: dict[str, Any],
-    gen: torch.Generator,
-    history: History,
-) -> int:
-    """Ruff's ``AETrainer.train``: Adam + MultiStepLR on the reconstruction loss, every
-    parameter of encoder and decoder; returns the number of steps. ``history`` gets
-    ``pretrain_loss`` (mean batch loss) and ``pretrain_lr`` per epoch."""
-    params = [*encoder.parameters(), *decoder.parameters()]
-    opt, sched = _epochs(params, hp["ae_lr"], hp["ae_weight_decay"], hp["ae_lr_milestones"])
-    encoder.train()
-    decoder.train()
-    steps = 0
-    for _ in range(hp["ae_epochs"]):
-        history.setdefault("pretrain_lr", []).append(opt.param_groups[0]["lr"])
-        order = torch.randperm(len(X), generator=gen).to(X.device)
-        losses = []
-        for idx in batches(len(X), hp["ae_batch_size"], order):
-            x = X[idx]
-            loss = reconstruction_loss(decoder(encoder(x)), x)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            steps += 1
-        history.setdefault("pretrain_loss", []).append(float(np.mean(losses)))
-        sched.step()
-    return steps
-
-
-class DeepSVDD:
+class DeepSVDD(BatchDetector):
     """Deep SVDD with Ruff et al.'s published settings (module docstring); the detector
     contract of ``core.contract.Detector`` (``fit`` on normals, higher score = more anomalous).
 
     ``objective`` is ``hb-svdd`` (Ruff's one-class) or ``sb-svdd`` (soft-boundary); ``arch``
-    ``mlp`` (rows) or ``cnn`` (Ruff's LeNets: 1x28x28 or 3x32x32 inputs only).
+    ``mlp`` (rows) or ``cnn`` (Ruff's LeNets: 1x28x28 or 3x32x32 inputs only). Fit phases:
+    ``pretrain`` (the autoencoder), ``train`` (centre and the Deep SVDD steps) and
+    ``calibrate`` (:class:`ff.base.BatchDetector`).
     """
+
+    n_generators = 3  # (init, Deep SVDD shuffle, autoencoder shuffle)
 
     def __init__(
         self, objective: str, arch: str, seed: int = 0, device: str = "cpu", **hparams: Any
     ):
         hp = deep_svdd_defaults(objective, arch)
-        unknown = sorted(set(hparams) - set(hp))
-        if unknown:
-            raise ValueError(
-                f"unknown hyperparameter(s) {unknown} for dsvdd-{objective}-{arch}; "
-                f"valid: {sorted(hp)}"
-            )
+        check_known(hp, hparams, f" for dsvdd-{objective}-{arch}")
         hp.update({k: list(v) if isinstance(v, tuple) else v for k, v in hparams.items()})
         validate_deep_svdd(hp)
         self.objective, self.arch = objective, arch
-        self.seed, self.device = int(seed), torch.device(device)
-        self.hparams: dict[str, Any] = hp
+        super().__init__(seed, device, hp)
         self.network = ""  # the resolved network: "mlp", "mnist_LeNet" or "cifar10_LeNet"
-        self.n_steps = 0  # Deep SVDD optimizer steps
-        self.n_pretrain_steps = 0  # autoencoder optimizer steps
-        self.phase_seconds: dict[str, float] = {}
-        self.history: History = {}
-        self.centre_eps_share: dict[str, float] = {}
+        self.n_pretrain_steps = 0  # autoencoder optimizer steps (n_steps: Deep SVDD's)
         self.centre: Tensor | None = None
         self.radius = 0.0  # R (soft boundary), not squared
-        self._net: LayerStack | None = None
-        self._targets: Targets = {}
-        self._scale: Tensor | None = None
-        self._in_shape: tuple[int, ...] = ()
-        self._built: tuple[tuple[int, ...], LayerStack, nn.Module] | None = None
-
-    # ---- building ---------------------------------------------------------------------------
-    def build(self, sample_shape: tuple[int, ...]) -> DeepSVDD:
-        """Build encoder and decoder for samples of ``sample_shape`` ahead of ``fit`` (so a
-        memory meter around ``fit`` excludes their allocation); the next fit on that shape
-        trains them."""
-        shape = tuple(int(n) for n in sample_shape)
-        self._built = (shape, *self._build(shape, self._generators()[0]))
-        return self
 
     def _build(self, shape: tuple[int, ...], gen: torch.Generator) -> tuple[LayerStack, nn.Module]:
+        """The Deep SVDD network (the encoder) and its decoder, on the device."""
         hp = self.hparams
         slope = hp["leaky_slope"]
         if self.arch == "mlp":
@@ -279,7 +116,7 @@ class DeepSVDD:
             self.network = "mlp"
             net = build_mlp(shape[0], hp["widths"], False, slope, gen, normalise=False)
             decoder: nn.Module = MLPDecoder(shape[0], hp["widths"], slope)
-            _init_weights(decoder, gen, xavier_convs=False)
+            init_weights(decoder, gen, xavier_convs=False)
         else:
             if shape not in LENETS:
                 raise ValueError(
@@ -294,67 +131,12 @@ class DeepSVDD:
             net = build_cnn(shape, channels, rep_dim, False, slope, gen, normalise=False)  # type: ignore[arg-type]
             decoder = LeNetDecoder(name, rep_dim, slope)
             cifar = name == "cifar10_LeNet"
-            _init_weights(decoder, gen, xavier_convs=cifar)
+            init_weights(decoder, gen, xavier_convs=cifar)
             if cifar and hp["pretrain"]:  # Ruff's CIFAR-10 autoencoder: Xavier encoder convs
                 for m in net.modules():
                     if isinstance(m, nn.Conv2d):
-                        _init_weights(m, gen, xavier_convs=True)
+                        init_weights(m, gen, xavier_convs=True)
         return net.to(self.device), decoder.to(self.device)
-
-    # ---- contract ---------------------------------------------------------------------------
-    def fit(self, X: np.ndarray) -> DeepSVDD:
-        """Pretrain (autoencoder), set the centre, train Deep SVDD on normal samples ``X``.
-
-        Phases timed apart in :attr:`phase_seconds`: ``pretrain``, ``train`` (centre and the
-        Deep SVDD steps) and ``calibrate`` (hidden layers' objectives, the ``sum`` scales)."""
-        x = self._tensor(X, fitting=True)
-        init_gen, shuffle_gen, ae_gen = self._generators()
-        hp = self.hparams
-        shape = tuple(x.shape[1:])
-        built, self._built = self._built, None
-        if built is not None and built[0] == shape:
-            net, decoder = built[1], built[2]
-        else:
-            net, decoder = self._build(shape, init_gen)
-        self.history = {}
-        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            t0 = clock(self.device)
-            self.n_pretrain_steps = 0
-            if hp["pretrain"]:
-                self.n_pretrain_steps = pretrain_autoencoder(
-                    net, decoder, x, hp, ae_gen, self.history
-                )
-            t1 = clock(self.device)
-            last = len(net.layers) - 1
-            target = self._train(net, x, shuffle_gen)
-            t2 = clock(self.device)
-            targets: Targets = {last: target}
-            later = {k: self._objective() for k in range(last)}
-            fit_after_training(net, later, x, hp["batch_size"])
-            targets = dict(sorted({**targets, **later}.items()))
-            train_scores = layer_scores(net, targets, x, hp["batch_size"])
-            self._scale = train_scores.abs().mean(0).clamp_min(1e-12)
-            self._net, self._targets = net, targets
-            self.phase_seconds = {
-                "pretrain": t1 - t0,
-                "train": t2 - t1,
-                "calibrate": clock(self.device) - t2,
-            }
-        return self
-
-    def score_samples(self, X: np.ndarray) -> np.ndarray:
-        """Anomaly scores under the declared rule (``score_layers``; Ruff's is ``last``)."""
-        return self.score_rules(X)[self.hparams["score_layers"]]
-
-    def score_rules(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Scores under every rule from one pass: ``last``, ``sum``, ``layer1`` ... ``layerL``."""
-        if self._net is None or self._scale is None:
-            raise RuntimeError("DeepSVDD is not fitted: call fit first")
-        x = self._tensor(X, fitting=False)
-        batch = max(self.hparams["batch_size"], 256)
-        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=True):
-            scores = layer_scores(self._net, self._targets, x, batch)
-        return rules(scores, self._scale)
 
     # ---- training ---------------------------------------------------------------------------
     def _objective(self) -> HardBoundarySVDD:
@@ -363,7 +145,25 @@ class DeepSVDD:
         assert isinstance(o, HardBoundarySVDD)
         return o
 
-    def _train(self, net: LayerStack, x: Tensor, gen: torch.Generator) -> HardBoundarySVDD:
+    def _train(
+        self,
+        model: tuple[LayerStack, nn.Module],
+        x: Tensor,
+        gens: tuple[torch.Generator, ...],
+        phases: Phases,
+    ) -> tuple[LayerStack, Targets]:
+        """Pretrain the autoencoder (phase ``pretrain``), then Deep SVDD on the last layer."""
+        net, decoder = model
+        shuffle_gen, ae_gen = gens
+        self.n_pretrain_steps = 0
+        if self.hparams["pretrain"]:
+            self.n_pretrain_steps = pretrain_autoencoder(
+                net, decoder, x, self.hparams, ae_gen, self.history
+            )
+        phases.end("pretrain")
+        return net, {len(net.layers) - 1: self._svdd(net, x, shuffle_gen)}
+
+    def _svdd(self, net: LayerStack, x: Tensor, gen: torch.Generator) -> HardBoundarySVDD:
         """Ruff's ``DeepSVDDTrainer.train`` on the last layer's output; returns its objective."""
         hp = self.hparams
         target = self._objective()
@@ -374,7 +174,7 @@ class DeepSVDD:
         self.centre_eps_share = {layer: share}
         soft = isinstance(target, SoftBoundarySVDD)
         params = list(net.parameters())
-        opt, sched = _epochs(params, hp["lr"], hp["weight_decay"], hp["lr_milestones"])
+        opt, sched = ruff_adam(params, hp["lr"], hp["weight_decay"], hp["lr_milestones"])
         net.train()
         steps = 0
         for epoch in range(hp["epochs"]):
@@ -402,24 +202,6 @@ class DeepSVDD:
         self.n_steps = steps
         return target
 
-    # ---- introspection ----------------------------------------------------------------------
     @property
-    def n_params(self) -> int:
-        """Trainable parameters of the fitted Deep SVDD network (the decoder not counted)."""
-        if self._net is None:
-            raise RuntimeError("n_params is known after fit (the input size sets the first layer)")
-        return sum(p.numel() for p in self._net.parameters() if p.requires_grad)
-
-    # ---- helpers ----------------------------------------------------------------------------
-    def _generators(self) -> tuple[torch.Generator, torch.Generator, torch.Generator]:
-        """Fresh (init, Deep SVDD shuffle, autoencoder shuffle) generators from the seed."""
-        states = np.random.SeedSequence(self.seed).generate_state(3)
-        gens = tuple(torch.Generator().manual_seed(int(s)) for s in states)
-        return gens  # type: ignore[return-value]
-
-    def _tensor(self, X: np.ndarray, fitting: bool) -> Tensor:
-        """Checked float32 tensor on the detector's device (fitting records the sample shape)."""
-        x = checked_tensor(X, self.arch, self.device, None if fitting else self._in_shape)
-        if fitting:
-            self._in_shape = tuple(x.shape[1:])
-        return x
+    def _eval_batch(self) -> int:
+        return max(self.hparams["batch_size"], 256)

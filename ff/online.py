@@ -26,13 +26,13 @@ their radius is an epoch-level quantile.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from ff.base import NetworkDetector, check_known, rules
 from ff.hparams import (
     ONLINE_MODES,
     ONLINE_OBJECTIVES,
@@ -41,15 +41,15 @@ from ff.hparams import (
     online_defaults,
     validate_online,
 )
-from ff.networks import LayerStack, build_mlp
+from ff.networks import build_mlp
 from ff.objectives import make_objective
 from ff.optim import Optimizer
-from ff.training import Targets, init_centres, make_optimizer
+from ff.training import init_centres, make_optimizer
 
 _NO_RADIUS = 0.5  # nu of a radius objective: none of ONLINE_OBJECTIVES has one
 
 
-class OnlineOneClassLearner:
+class OnlineOneClassLearner(NetworkDetector):
     """An MLP one-class network learning from a stream by ``ff``, ``bp`` or ``bpl``.
 
     ``start(X_warm)`` once, then ``score_learn(X_batch)`` per batch. :attr:`seconds` holds the
@@ -57,24 +57,19 @@ class OnlineOneClassLearner:
     backward passes, optimizer steps), measured apart.
     """
 
+    arch = "mlp"
+
     def __init__(
         self, objective: str, mode: str = "ff", seed: int = 0, device: str = "cpu", **hparams: Any
     ):
         hp = online_defaults(objective, mode)
-        unknown = sorted(set(hparams) - set(hp))
-        if unknown:
-            raise ValueError(f"unknown hyperparameter(s) {unknown}; valid: {sorted(hp)}")
+        check_known(hp, hparams)
         hp.update(hparams)
         validate_online(mode, hp)
         self.objective, self.mode = objective, mode
-        self.seed, self.device = int(seed), torch.device(device)
-        self.hparams = hp
+        super().__init__(seed, device, hp)
         self.seconds = {"score": 0.0, "update": 0.0}
-        self.n_steps = 0
-        self._net: LayerStack | None = None
-        self._targets: Targets = {}
         self._optimizers: list[Optimizer] = []
-        self._scale: Tensor | None = None
         self._seen = 0
 
     # ---- set-up ------------------------------------------------------------------------------
@@ -83,9 +78,7 @@ class OnlineOneClassLearner:
         if len(sample_shape) != 1:
             raise ValueError(f"online learners take rows (N, d); got sample shape {sample_shape}")
         hp = self.hparams
-        gen = torch.Generator().manual_seed(
-            int(np.random.SeedSequence(self.seed).generate_state(1)[0])
-        )
+        (gen,) = self._generators()
         net = build_mlp(
             int(sample_shape[0]), hp["widths"], hp["bias"], hp["leaky_slope"], gen, hp["normalise"]
         ).to(self.device)
@@ -105,16 +98,10 @@ class OnlineOneClassLearner:
         self._net = net
         return self
 
-    @property
-    def n_params(self) -> int:
-        if self._net is None:
-            raise RuntimeError("n_params is known after build")
-        return sum(p.numel() for p in self._net.parameters())
-
     def start(self, X: np.ndarray) -> None:
         """Initialise from the warm-up samples ``X``: SVDD centres and the ``sum`` scales (no
         optimizer step)."""
-        x = self._tensor(X)
+        x = self._tensor(X, fitting=True)
         if self._net is None:
             self.build(tuple(x.shape[1:]))
         assert self._net is not None
@@ -131,19 +118,18 @@ class OnlineOneClassLearner:
         then one update on ``X`` (in the same forward pass)."""
         if self._net is None or self._scale is None:
             raise RuntimeError("call start(X_warmup) before score_learn")
-        x = self._tensor(X)
+        x = self._tensor(X, fitting=False)
         self._net.train()
         step = self._ff if self.mode == "ff" else self._bp
         cols = step(x)  # (N, n_targets) float64, pre-update
         self.n_steps += 1
-        rules = {"last": cols[:, -1]}
-        if self.mode != "bpl":
-            rules["sum"] = (cols / self._scale).sum(1)
-            rules |= {f"layer{k + 1}": cols[:, k] for k in range(cols.shape[1])}
-            n = len(x)
-            self._scale = (self._scale * self._seen + cols.abs().sum(0)) / (self._seen + n)
-            self._seen += n
-        return {k: v.cpu().numpy().astype(np.float64) for k, v in rules.items()}
+        if self.mode == "bpl":  # its hidden layers have no objective
+            return {"last": cols[:, -1].cpu().numpy().astype(np.float64)}
+        out = rules(cols, self._scale)
+        n = len(x)
+        self._scale = (self._scale * self._seen + cols.abs().sum(0)) / (self._seen + n)
+        self._seen += n
+        return out
 
     def _ff(self, x: Tensor) -> Tensor:
         """Each layer: forward, score (pre-update), own loss, backward, step; then the next."""
@@ -186,20 +172,6 @@ class OnlineOneClassLearner:
             for k, h in enumerate(self._net.outputs(x, detach=False))  # type: ignore[union-attr]
             if k in self._targets
         ]
-
-    # ---- helpers ---------------------------------------------------------------------------
-    def _clock(self) -> float:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        return time.perf_counter()
-
-    def _tensor(self, X: np.ndarray) -> Tensor:
-        a = np.asarray(X)
-        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
-            raise ValueError(f"expected a non-empty batch of rows (N, d); got shape {a.shape}")
-        if not np.isfinite(a).all():
-            raise ValueError("batch contains NaN or infinite values")
-        return torch.as_tensor(a, dtype=torch.float32).to(self.device)
 
 
 __all__ = [

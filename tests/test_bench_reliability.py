@@ -27,8 +27,8 @@ from bench.cli import main
 from bench.trial import Trial
 from core import schema
 from datasets import download
+from datasets.banknote import BANKNOTE_FILE, BANKNOTE_SHA256, load_banknote
 from datasets.errors import DatasetError
-from datasets.tabular import BANKNOTE_FILE, BANKNOTE_SHA256, load_banknote
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_BANKNOTE = ROOT.parent / "shared" / "datasets" / "uci" / BANKNOTE_FILE
@@ -396,7 +396,7 @@ def test_read_only_data_dir_reports_the_bad_file_and_runs_the_rest(open_tmp):
 def test_read_only_data_dir_without_the_file(open_tmp):
     tmp_path = open_tmp
     data = _read_only_dir(tmp_path / "data")
-    script = ("from datasets.tabular import load_banknote\n"
+    script = ("from datasets.banknote import load_banknote\n"
               f"load_banknote({str(data)!r}, 0, 0, url='http://127.0.0.1:9/x.txt')")
     cmd = UNPRIVILEGED if AS_ROOT else []
     done = subprocess.run([*cmd, sys.executable, "-c", script], capture_output=True, text=True,

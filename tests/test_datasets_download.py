@@ -17,8 +17,10 @@ import pytest
 from torchvision import datasets as tvd
 
 from datasets import DatasetError, download
+from datasets.adbench import adbench_manifest
+from datasets.banknote import BANKNOTE_FILE, load_banknote
 from datasets.images import ImageSource, load_image_split
-from datasets.tabular import BANKNOTE_FILE, adbench_manifest, load_adbench, load_banknote
+from datasets.tabular import load_adbench
 from datasets.validation import validate_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"

@@ -23,13 +23,11 @@ from datasets import (
     Split,
     load_split,
 )
+from datasets.adbench import PYOD_BENCHMARK_SETS, AdbenchFile, adbench_manifest
 from datasets.preprocessing import min_max_per_feature
 from datasets.tabular import (
     ADBENCH_MAX_TEST,
     ADBENCH_MAX_TRAIN,
-    PYOD_BENCHMARK_SETS,
-    AdbenchFile,
-    adbench_manifest,
     load_adbench,
     load_adbench_native,
     load_adbench_pyod,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,10 @@ from datasets import (
     default_data_dir,
     load_split,
 )
-from datasets.embedded import embedded_arrays, held_out_class
+from datasets.adbench import adbench_manifest
+from datasets.embedded import embedded_arrays, held_out_class, load_embedded
 from datasets.preprocessing import standardise
-from datasets.tabular import ADBENCH_MAX_TEST, ADBENCH_MAX_TRAIN, adbench_manifest
+from datasets.tabular import ADBENCH_MAX_TEST, ADBENCH_MAX_TRAIN
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 EMBEDDED = [
@@ -255,6 +257,15 @@ def test_unpinned_adbench_set_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match=r"adbench-census.*no recorded sha256"):
         load_split("adbench-census", data_dir=tmp_path)
     assert not (tmp_path / "adbench").exists()
+
+
+def test_a_dataset_whose_loader_exists_is_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = DatasetSpec("iris", partial(load_embedded, "iris"), (0, 1, 2), "tabular", False, "")
+    monkeypatch.setitem(DATASETS._entries, "iris", spec)
+    split = load_split("iris", 2, 0)
+    assert split.feature_shape == (4,) and split.provenance.source.endswith("load_iris")
 
 
 def test_default_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from datasets import DATASETS, DatasetError, Provenance, Split, load_split
-from datasets.tabular import AdbenchFile, load_adbench
+from datasets.adbench import AdbenchFile
+from datasets.tabular import load_adbench
 from datasets.validation import validate_split
 
 

@@ -11,16 +11,8 @@ from test_datasets_images import _write_mnist_like
 from bench.cli import main
 from bench.detectors import DETECTORS
 from core import schema
-from ff.deepsvdd import (
-    DeepSVDD,
-    LeNetDecoder,
-    deep_svdd_defaults,
-    initial_centre,
-    pretrain_autoencoder,
-    reconstruction_error,
-    ruff_centre,
-    ruff_radius,
-)
+from ff.autoencoder import LeNetDecoder, pretrain_autoencoder, reconstruction_error
+from ff.deepsvdd import DeepSVDD, deep_svdd_defaults, initial_centre, ruff_centre, ruff_radius
 from ff.networks import build_cnn, build_mlp
 from ff.objectives import HardBoundarySVDD
 
@@ -72,7 +64,7 @@ def test_lenet_autoencoder_settings_follow_the_readme_command_of_each_dataset(sh
     det = DeepSVDD("hb-svdd", "cnn").build(shape)
     hp = det.hparams
     assert (hp["ae_epochs"], hp["ae_lr_milestones"], hp["ae_weight_decay"]) == ae
-    _, net, decoder = det._built
+    _, (net, decoder) = det._built
     assert net.normalise is False
     weighted = [m for m in (*net.modules(), *decoder.modules()) if hasattr(m, "weight")]
     assert weighted and all(m.bias is None for m in weighted)  # bias-free, BatchNorm included
