@@ -72,7 +72,7 @@ def run_stream(detector: Any, X: np.ndarray, warmup: int, batch_size: int, devic
 
 
 def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: float) -> TrialResult:
-    """Run one stream trial (the worker's side of ``bench.trial.execute``)."""
+    """Run one stream trial (the worker's side of ``bench.worker.execute``)."""
     from bench.meters import warm_up
     from datasets.stream import Stream
 
