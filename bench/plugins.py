@@ -171,7 +171,7 @@ def detector_spec(name: str, obj: Any) -> Any:
     """A :class:`~bench.detectors.DetectorSpec` for a plugin's object (see the module doc)."""
     import dataclasses
 
-    from bench.detectors import DetectorSpec
+    from bench.detector_spec import DetectorSpec
 
     if isinstance(obj, DetectorSpec):
         return dataclasses.replace(obj, name=name)
