@@ -3,12 +3,11 @@ test rows (the worker's side of :func:`bench.worker.execute` for batch datasets)
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 
-from bench.trial import Trial, TrialResult, detector_metrics, rule_metrics, run_tags
+from bench.trial import Trial, TrialResult, detector_metrics, finished, rule_metrics, run_tags
 from core import schema
 from core.metrics import score_metrics
 
@@ -69,19 +68,7 @@ def execute_batch(trial: Trial, spec: Any, split: Any, device: str, start: float
     tags = run_tags(split.provenance, device, reading)
     if hasattr(detector, "collapsed"):
         tags[schema.TAG_COLLAPSED] = ",".join(detector.collapsed)
-    params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
     index = np.asarray(split.test_idx, dtype=np.float64)
     columns = ("score", *(f"score.{rule}" for rule in rules))
     table = np.column_stack([index, y.astype(np.float64), scores, *rules.values()])
-    return TrialResult(
-        trial,
-        "FINISHED",
-        start,
-        time.time(),
-        params,
-        tags,
-        metrics,
-        table,
-        score_columns=columns,
-        step_metrics=step_metrics,
-    )
+    return finished(trial, start, detector, tags, metrics, table, columns, step_metrics)

@@ -81,6 +81,32 @@ def failed(trial: Trial, error: str, tb: str, start: float) -> TrialResult:
     return TrialResult(trial, "FAILED", start, time.time(), error=error, traceback=tb)
 
 
+def finished(
+    trial: Trial,
+    start: float,
+    detector: Any,
+    tags: dict[str, str],
+    metrics: dict[str, float],
+    table: np.ndarray,
+    columns: tuple[str, ...],
+    step_metrics: dict[str, dict[int, float]],
+) -> TrialResult:
+    """A FINISHED result, ending now; the detector's hyperparameters become ``hp.*`` params."""
+    params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
+    return TrialResult(
+        trial,
+        "FINISHED",
+        start,
+        time.time(),
+        params,
+        tags,
+        metrics,
+        table,
+        score_columns=columns,
+        step_metrics=step_metrics,
+    )
+
+
 def rule_metrics(y: np.ndarray, rules: dict[str, np.ndarray]) -> dict[str, float]:
     """``<metric>.<rule>`` (``auroc.last``, ``auprc.sum``, ...) for every score metric of
     ``core.metrics`` and every scoring rule of a network."""
