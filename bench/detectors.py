@@ -1,12 +1,10 @@
-"""The detector registry: every detector the benchmark can run is one entry here."""
+"""The detector registry: every detector the benchmark can run is one entry here (a
+:class:`~bench.detector_spec.DetectorSpec`); plugins add theirs (:mod:`bench.plugins`)."""
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import os
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
@@ -14,80 +12,8 @@ import ff.hparams as ffhp
 from baselines.pyod_detector import PyODDetector, model_defaults
 from baselines.reference import InputNorm
 from baselines.streaming import RIVER_MODELS, RiverStreamDetector, river_defaults, river_description
-from core.contract import Detector
+from bench.detector_spec import DetectorSpec, Lazy
 from core.registry import Registry
-
-
-@dataclass(frozen=True)
-class Lazy:
-    """A factory that imports ``module.name`` when a detector is built, not when the registry
-    loads: listing detectors and refusing a bad name or value need neither torch nor PyOD."""
-
-    module: str
-    name: str
-    args: tuple[Any, ...] = ()
-
-    def __call__(self, **kwargs: Any) -> Detector:
-        factory = getattr(importlib.import_module(self.module), self.name)
-        return factory(*self.args, **kwargs)
-
-
-@dataclass(frozen=True)
-class DetectorSpec:
-    """A registered detector: how to build it and what it is.
-
-    ``inputs`` is ``"any"`` (tabular rows or flattened images), ``"images"`` (needs
-    ``(C, H, W)`` rows) or ``"stream"`` (an online detector: ``start`` / ``score_learn`` on
-    stream datasets, run by ``bench.prequential``). ``version`` is part of every trial hash:
-    bump it when a change to the detector's code should invalidate earlier results.
-    ``check`` refuses (``ValueError``) resolved hyperparameters the detector would refuse,
-    without building it; without one, :meth:`validate` builds the detector.
-    """
-
-    name: str
-    family: str
-    factory: Callable[..., Detector]
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    objective: str = ""
-    arch: str = ""
-    twin: str = ""
-    inputs: str = "any"
-    version: int = 1
-    description: str = ""
-    check: Callable[[dict[str, Any]], None] | None = None
-
-    def accepts(self, kind: str | bool) -> str | None:
-        """Why this detector cannot run on data of ``kind`` (a dataset's kind: ``"tabular"``,
-        ``"images"``, ``"stream"``; True / False mean images / tabular), or None when it can."""
-        kind = {True: "images", False: "tabular"}.get(kind, kind)  # type: ignore[call-overload]
-        if (self.inputs == "stream") != (kind == "stream"):
-            return (
-                "a stream detector needs a stream dataset"
-                if self.inputs == "stream"
-                else "a batch detector cannot run on a stream dataset"
-            )
-        if self.inputs == "images" and kind != "images":
-            return "needs image data (C, H, W) and the dataset is tabular"
-        return None
-
-    def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults updated by the overrides this detector knows; unknown keys are an error."""
-        unknown = sorted(set(overrides) - set(self.defaults))
-        if unknown:
-            raise ValueError(
-                f"{self.name} has no hyperparameter(s) {unknown}; known: {sorted(self.defaults)}"
-            )
-        return {**self.defaults, **overrides}
-
-    def build(self, seed: int, device: str, hparams: Mapping[str, Any]) -> Detector:
-        return self.factory(seed=seed, device=device, **hparams)
-
-    def validate(self, hparams: Mapping[str, Any]) -> None:
-        """Refuse (``ValueError`` / ``TypeError``) what the detector would refuse when built."""
-        if self.check is not None:
-            self.check(dict(hparams))
-        else:
-            self.build(0, "cpu", hparams)
 
 
 def _unchecked(hparams: dict[str, Any]) -> None:
@@ -243,54 +169,6 @@ for _model in RIVER_MODELS:
     )
 
 
-# --- Test detectors: never selected by --all or by patterns, only by exact name ---
-class _Crash:
-    """Raises in fit (a detector bug) or kills its process (a segfault / OOM kill)."""
-
-    def __init__(self, seed: int = 0, device: str = "cpu", how: str = "raise"):
-        self.hparams = {"how": how}
-
-    def fit(self, X: Any) -> _Crash:
-        if self.hparams["how"] == "die":
-            os._exit(139)
-        raise RuntimeError("test-crash: deliberate failure in fit")
-
-    def score_samples(self, X: Any) -> Any:  # pragma: no cover - fit never returns
-        raise AssertionError
-
-
-_add(DetectorSpec("test-crash", "test", _Crash, {"how": "raise"}, description="fails in fit"))
-_add(DetectorSpec("test-die", "test", _Crash, {"how": "die"}, description="kills its worker"))
-
-
-class _StreamCrash(_Crash):
-    """A stream detector that raises in its third batch."""
-
-    def __init__(self, seed: int = 0, device: str = "cpu", **hparams: Any):
-        self.hparams, self.seconds, self._batches = hparams, {"score": 0.0, "update": 0.0}, 0
-
-    def start(self, X: Any) -> None:
-        pass
-
-    def score_learn(self, X: Any) -> Any:
-        self._batches += 1
-        if self._batches == 3:
-            raise RuntimeError("test-stream-crash: deliberate failure in the third batch")
-        return {"score": X.sum(1)}
-
-
-_add(
-    DetectorSpec(
-        "test-stream-crash",
-        "test",
-        _StreamCrash,
-        {"batch_size": ffhp.STREAM_BATCH, "warmup": ffhp.STREAM_WARMUP},
-        inputs="stream",
-        description="raises in a stream",
-    )
-)
-
-
 def preload(names: Iterable[str]) -> None:
     """Import the code of these detectors now, by building each with its defaults (a process
     forked afterwards inherits it instead of importing it on its first trial). One that
@@ -302,15 +180,9 @@ def preload(names: Iterable[str]) -> None:
 
 
 def select_detectors(patterns: list[str]) -> list[str]:
-    """Detectors named by exact names or glob patterns; test detectors only by exact name;
-    stream detectors not by a bare ``*`` (the batch suites' ``--all``: they would only be
-    skipped there), but by any other pattern (the ``stream`` suite lists its own)."""
+    """Detectors named by exact names or glob patterns; stream detectors not by a bare ``*``
+    (the batch suites' ``--all``: they would only be skipped there), but by any other pattern
+    (the ``stream`` suite lists its own)."""
     names = DETECTORS.select(patterns)
-    exact = set(patterns)
     other = {n for p in patterns if p != "*" for n in DETECTORS.names(p)}
-    return [
-        n
-        for n in names
-        if (DETECTORS.get(n).family != "test" or n in exact)
-        and (DETECTORS.get(n).inputs != "stream" or n in other)
-    ]
+    return [n for n in names if DETECTORS.get(n).inputs != "stream" or n in other]

@@ -20,7 +20,8 @@ from typing import Any
 from bench import allocmeter
 from bench.allocmeter import preload_env
 from bench.detectors import preload
-from bench.trial import Trial, TrialResult, execute, failed
+from bench.trial import Trial, TrialResult, failed
+from bench.worker import execute
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ An entry point's object is a :class:`~bench.detectors.DetectorSpec` /
 - a dataset: a loader ``(data_dir, normal_class, seed) -> datasets.split.Split``; optional
   attributes ``normal_classes`` ((0,)), ``kind`` ("tabular"), ``downloads`` (False).
 
+Run ``bench.checks.check_detector(obj)`` on a plugin's detector: the contract suite every
+built-in passes (it names the rule a detector breaks).
+
 A plugin that fails to load is reported in one line and left out (the built-ins work); a
 name that clashes with a built-in or another plugin is refused. Every run that uses a
 plugin's detector or dataset is tagged ``bench.plugin`` and ``bench.plugin_version``.
@@ -171,7 +174,7 @@ def detector_spec(name: str, obj: Any) -> Any:
     """A :class:`~bench.detectors.DetectorSpec` for a plugin's object (see the module doc)."""
     import dataclasses
 
-    from bench.detectors import DetectorSpec
+    from bench.detector_spec import DetectorSpec
 
     if isinstance(obj, DetectorSpec):
         return dataclasses.replace(obj, name=name)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.trial import Trial, TrialResult, detector_metrics, rule_metrics, run_tags
+from bench.trial import Trial, TrialResult, detector_metrics, finished, rule_metrics, run_tags
 from core import schema
 from core.metrics import auroc, score_metrics
 
@@ -72,7 +72,7 @@ def run_stream(detector: Any, X: np.ndarray, warmup: int, batch_size: int, devic
 
 
 def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: float) -> TrialResult:
-    """Run one stream trial (the worker's side of ``bench.trial.execute``)."""
+    """Run one stream trial (the worker's side of ``bench.worker.execute``)."""
     from bench.meters import warm_up
     from datasets.stream import Stream
 
@@ -128,7 +128,6 @@ def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: flo
         metrics[schema.METRIC_STREAM_DRIFT_AT] = float(np.argmax(segment != segment[0]))
     tags = run_tags(stream.provenance, device, reading)
     tags[schema.TAG_STREAM_WINDOW] = f"{WINDOW}/{WINDOW_STRIDE}"
-    params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
     others = list(rules) if len(rules) > 1 else []  # networks: every rule, as in batch runs
     columns = ("score", *(f"score.{k}" for k in others), "source_row", "segment")
     table = np.column_stack(
@@ -141,15 +140,5 @@ def execute_stream(trial: Trial, spec: Any, stream: Any, device: str, start: flo
             np.asarray(stream.segment[warmup:], dtype=np.float64),
         ]
     )
-    return TrialResult(
-        trial,
-        "FINISHED",
-        start,
-        time.time(),
-        params,
-        tags,
-        metrics,
-        table,
-        score_columns=columns,
-        step_metrics={schema.METRIC_STREAM_AUROC_WINDOW: windows},
-    )
+    windows_metric = {schema.METRIC_STREAM_AUROC_WINDOW: windows}
+    return finished(trial, start, detector, tags, metrics, table, columns, windows_metric)

@@ -11,7 +11,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bench.executors import Claim, RunOptions
-from bench.trial import Trial, TrialResult, execute, failed
+from bench.trial import Trial, TrialResult, failed
+from bench.worker import execute
 
 INSTALL_HINT = 'the Ray executor needs Ray: pip install -e ".[ray]"'
 #: Ray's ``max_retries`` for each trial task: how many times a trial whose worker process

@@ -18,7 +18,8 @@ from bench import plugins
 from bench.detectors import DETECTORS
 from bench.executors import RunOptions
 from bench.plan import Plan, Skip
-from bench.tracking import Store, store_lock
+from bench.tracking.claims import store_lock
+from bench.tracking.store import Store
 from bench.trial import Trial, TrialResult
 from core import schema
 

@@ -1,5 +1,5 @@
 """What identifies the data of a trial: its split's train and test parts, as plain dicts the
-driver logs as MLflow dataset inputs (:func:`bench.tracking.dataset_inputs`). Metadata only:
+driver logs as MLflow dataset inputs (:func:`bench.tracking.inputs.dataset_inputs`). Metadata only:
 the rows never leave the worker."""
 
 from __future__ import annotations

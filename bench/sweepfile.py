@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import UsageError
+from bench.tomllines import locate
 
 #: Top-level keys: name -> (type check, what it must be).
 SCALARS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -98,41 +99,6 @@ class SweepFile:
     def includes(self) -> list[str]:
         """``include`` files, relative to the sweep file's directory."""
         return [str((self.path.parent / p).resolve()) for p in self.data.get("include", [])]
-
-
-def _split_key(text: str) -> tuple[str, ...]:
-    """A dotted TOML key (``a."b.c".d``) as its parts."""
-    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)', text)
-    return tuple(a or b or c for a, b, c in parts)
-
-
-def _depth(text: str) -> int:
-    """Brackets opened minus closed in ``text``, outside strings and comments."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', "", text).split("#", 1)[0]
-    return text.count("[") + text.count("{") - text.count("]") - text.count("}")
-
-
-def locate(text: str) -> dict[tuple[str, ...], int]:
-    """The line (1-based) of every table header and key of a TOML text, by full key path."""
-    lines: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    depth = 0
-    header = re.compile(r"^\s*\[\[?\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
-    assign = re.compile(r"""^\s*((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_\-.\s])+?)\s*=(.*)$""")
-    for number, line in enumerate(text.splitlines(), 1):
-        if depth > 0:  # inside a multi-line array or inline table
-            depth += _depth(line)
-            continue
-        if m := header.match(line):
-            table = _split_key(m.group(1))
-            for n in range(1, len(table) + 1):
-                lines.setdefault(table[:n], number)
-        elif m := assign.match(line):
-            key = table + _split_key(m.group(1))
-            for n in range(len(table) + 1, len(key) + 1):
-                lines.setdefault(key[:n], number)
-            depth = max(0, _depth(m.group(2)))
-    return lines
 
 
 def read(path: Path) -> SweepFile:

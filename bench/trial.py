@@ -1,14 +1,12 @@
-"""A trial: one detector on one split, its stable hash, and running it in a worker."""
+"""A trial: one detector on one split, its stable hash, its result, and what the batch and
+the stream protocol log alike (rule and detector metrics, run tags)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-import traceback
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -83,100 +81,18 @@ def failed(trial: Trial, error: str, tb: str, start: float) -> TrialResult:
     return TrialResult(trial, "FAILED", start, time.time(), error=error, traceback=tb)
 
 
-def execute(trial: Trial, device: str, data_dir: Path | None) -> TrialResult:
-    """Run one trial here: load the split, fit under the meters, score, compute metrics."""
-    start = time.time()
-    try:
-        result = _execute(trial, device, data_dir, start)
-    except Exception as exc:  # every failure becomes a FAILED run, never a silent NaN
-        return failed(trial, f"{type(exc).__name__}: {exc}", traceback.format_exc(), start)
-    from bench.splitinfo import describe  # the split's train and test parts: MLflow inputs
-
-    result.inputs = result.inputs or describe(
-        _cached_split(trial.dataset, trial.normal_class, trial.seed, data_dir)
-    )
-    return result
-
-
-@lru_cache(maxsize=2)
-def _cached_split(dataset: str, normal_class: int | str, seed: int, data_dir: Path | None) -> Any:
-    """Consecutive trials share a split (the plan runs every detector on one split in turn)."""
-    from datasets import load_split
-
-    return load_split(dataset, normal_class, seed, data_dir=data_dir)
-
-
-def _execute(trial: Trial, device: str, data_dir: Path | None, start: float) -> TrialResult:
-    import torch
-
-    from bench.detectors import DETECTORS
-    from bench.meters import measure_fit, timed, warm_up
-
-    warm_up()
-    spec = DETECTORS.get(trial.detector)
-    split = _cached_split(trial.dataset, trial.normal_class, trial.seed, data_dir)
-    torch.manual_seed(trial.seed)
-    np.random.seed(trial.seed % 2**32)
-    if spec.inputs == "stream" or not hasattr(split, "X_train"):  # the online protocol
-        from bench.prequential import execute_stream  # (it refuses a detector/data mismatch)
-
-        return execute_stream(trial, spec, split, device, start)
-    X_train, X_test = split.X_train.copy(), split.X_test.copy()  # the cached split stays intact
-    if split.is_image and spec.inputs != "images":  # MLPs and PyOD see images as rows
-        X_train, X_test = X_train.reshape(len(X_train), -1), X_test.reshape(len(X_test), -1)
-    detector = spec.build(trial.seed, device, trial.hparams)
-    if callable(getattr(detector, "build", None)):  # parameters allocated outside the meter
-        detector.build(X_train.shape[1:])
-    reading = measure_fit(lambda: detector.fit(X_train), device)
-    score_all = getattr(detector, "score_rules", None)  # networks: every rule from one pass
-    if callable(score_all):
-        rules, score_seconds = timed(lambda: score_all(X_test), device)
-        rules = {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in rules.items()}
-        scores = rules[detector.hparams["score_layers"]]
-    else:
-        raw, score_seconds = timed(lambda: detector.score_samples(X_test), device)
-        rules, scores = {}, np.asarray(raw, dtype=np.float64).reshape(-1)
-    for values in (scores, *rules.values()):
-        if values.shape != (len(split.y_test),):
-            n_test = len(split.y_test)
-            raise ValueError(f"{trial.detector} returned {values.shape} scores for {n_test} rows")
-        if not np.isfinite(values).all():
-            raise ValueError(f"{trial.detector} returned NaN or infinite anomaly scores")
-
-    y = split.y_test.astype(int)
-    metrics: dict[str, float] = {
-        **score_metrics(y, scores),
-        schema.METRIC_FIT_SECONDS: reading.seconds,
-        schema.METRIC_SCORE_SECONDS: score_seconds,
-        schema.METRIC_PEAK_TRAIN_MEM: reading.peak_train_mem_bytes,
-        schema.METRIC_PEAK_RSS: reading.peak_rss_bytes,
-        schema.METRIC_N_TRAIN: float(len(split.X_train)),
-        schema.METRIC_N_TEST: float(len(split.X_test)),
-        schema.METRIC_ANOMALY_RATIO: float(y.mean()),
-        schema.METRIC_N_FEATURES: float(np.prod(split.X_train.shape[1:])),
-    }
-    metrics |= rule_metrics(y, rules) | detector_metrics(detector, reading)
-    for phase, seconds in getattr(detector, "phase_seconds", {}).items():
-        metrics[f"{phase}_seconds"] = seconds
-    for layer, share in getattr(detector, "centre_eps_share", {}).items():
-        metrics[f"{schema.METRIC_CENTRE_EPS_SHARE}.{layer}"] = share
-    if metrics.get("n_steps"):
-        train_seconds = metrics.get("train_seconds", reading.seconds)
-        metrics[schema.METRIC_STEP_SECONDS] = train_seconds / metrics["n_steps"]
-    widths = detector.hparams.get("widths")
-    if spec.arch == "mlp" and widths:
-        metrics[schema.METRIC_DEPTH] = float(len(widths))
-        metrics[schema.METRIC_WIDTH] = float(max(widths))
-
-    curves = getattr(detector, "history", {})  # per-epoch training curves: MLflow step metrics
-    step_metrics = {name: dict(enumerate(values)) for name, values in curves.items()}
-    tags = run_tags(split.provenance, device, reading)
-    if hasattr(detector, "collapsed"):
-        tags[schema.TAG_COLLAPSED] = ",".join(detector.collapsed)
+def finished(
+    trial: Trial,
+    start: float,
+    detector: Any,
+    tags: dict[str, str],
+    metrics: dict[str, float],
+    table: np.ndarray,
+    columns: tuple[str, ...],
+    step_metrics: dict[str, dict[int, float]],
+) -> TrialResult:
+    """A FINISHED result, ending now; the detector's hyperparameters become ``hp.*`` params."""
     params = {f"{schema.HPARAM_PREFIX}{k}": v for k, v in sorted(detector.hparams.items())}
-    index = np.asarray(split.test_idx, dtype=np.float64)
-    columns = ("score", *(f"score.{rule}" for rule in rules))
-    table = np.column_stack([index, y.astype(np.float64), scores, *rules.values()])
     return TrialResult(
         trial,
         "FINISHED",

@@ -6,7 +6,7 @@ CUDA it says so and exits 0.
     python benchmarks/gpu_memory.py [--suite memory|memory-adam] [--parallel 4] [--seeds 1]
 
 Every trial of the suite's plan (the same detectors, grid and synthetic data as
-``python -m bench run --suite memory``) runs through the harness's own ``bench.trial.execute``
+``python -m bench run --suite memory``) runs through the harness's own ``bench.worker.execute``
 on ``cuda`` in a new Python process, so no allocator cache, CUDA context or earlier trial is
 shared: the meter is ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``,
 above what was allocated when ``fit`` began (parameters are allocated before it). Several
@@ -28,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CHILD = """
 import json, sys
-from bench.trial import Trial, execute
+from bench.trial import Trial
+from bench.worker import execute
 t = Trial(**json.loads(sys.argv[1]))
 r = execute(t, "cuda", None)
 print(json.dumps({"status": r.status, "error": r.error, "metrics": r.metrics}))

@@ -15,7 +15,7 @@ from mlflow.tracking import MlflowClient
 from bench import api
 from bench.cli import main
 from bench.errors import UsageError
-from bench.tracking import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, TAG_VIEW
+from bench.tracking.view import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, TAG_VIEW
 from core import schema
 from datasets import load_split
 from reports.runs import read_results
@@ -126,7 +126,7 @@ def test_experiments_open_on_the_runs_table_with_the_benchmark_columns(notebook,
     old = MlflowClient(old_uri)
     exp_id = old.create_experiment("old")
     assert TAG_EXPERIMENT_KIND not in old.get_experiment(exp_id).tags
-    from bench.tracking import Store
+    from bench.tracking.store import Store
 
     Store("old", old_uri)
     assert old.get_experiment(exp_id).tags[TAG_EXPERIMENT_KIND] == EXPERIMENT_KIND

@@ -50,7 +50,8 @@ def test_preloaded_malloc_meter_counts_what_fit_allocates():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_trial_records_the_allocator_peak():
-    from bench.trial import Trial, execute
+    from bench.trial import Trial
+    from bench.worker import execute
 
     trial = Trial("ff-hb-svdd-mlp", "wine", 0, 0, {"epochs": 2})
     result = execute(trial, "cuda", None)

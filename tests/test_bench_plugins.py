@@ -16,7 +16,6 @@ from bench import plugins
 from bench.cli import main
 from bench.detectors import DETECTORS
 from core import schema
-from datasets import DATASETS
 
 PACKAGE = '''
 """A third-party plugin: a detector and a dataset, neither in the benchmark's repository."""
@@ -152,26 +151,6 @@ class Mahalanobis:
 
 BENCH_DETECTORS = {NAME: Mahalanobis}
 '''
-
-
-@pytest.fixture
-def isolated_registries():
-    """Plugins registered in this process are removed afterwards (other tests see only the
-    built-ins)."""
-    saved = (
-        dict(DETECTORS._entries),
-        dict(DATASETS._entries),
-        dict(plugins.ORIGIN),
-        dict(plugins._included),
-    )
-    yield
-    for registry, entries in zip((DETECTORS, DATASETS), saved[:2], strict=True):
-        registry._entries.clear()
-        registry._entries.update(entries)
-    plugins.ORIGIN.clear()
-    plugins.ORIGIN.update(saved[2])
-    plugins._included.clear()
-    plugins._included.update(saved[3])
 
 
 def _include(tmp_path: Path, name: str, body: str = INCLUDE) -> Path:

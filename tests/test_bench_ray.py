@@ -21,9 +21,10 @@ def _finished(uri: str) -> dict[str, float]:
 
 
 @pytest.mark.slow  # tox stays under 10 minutes on 2 cores; run with -m slow
-def test_ray_sweep_matches_local_sweep(tmp_path):
-    args = ["run", "-d", "pyod-knn", "-d", "ff-hb-svdd-mlp", "-d", "test-crash", "--dataset",
-            "wine", "--seeds", "1", "--param", "epochs=3", "--no-progress", "--experiment", "ray"]
+def test_ray_sweep_matches_local_sweep(tmp_path, crashers):
+    args = ["run", "--include", crashers, "-d", "pyod-knn", "-d", "ff-hb-svdd-mlp", "-d",
+            "test-crash", "--dataset", "wine", "--seeds", "1", "--param", "epochs=3",
+            "--no-progress", "--experiment", "ray"]
     local, remote = f"sqlite:///{tmp_path}/local.db", f"sqlite:///{tmp_path}/ray.db"
     assert main([*args, "--tracking-uri", local]) == 1
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

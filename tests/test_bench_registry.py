@@ -76,9 +76,14 @@ def test_untrained_control_is_not_touched_by_training_overrides():
     assert len(keys["ff-hb-svdd-mlp"]) == 6
 
 
-def test_test_detectors_only_by_exact_name():
-    assert not any(n.startswith("test-") for n in select_detectors(["*"]))
+def test_failing_test_detectors_are_plugins_of_the_tests_only(crashers, capsys):
+    from bench.cli import main
+
+    assert not any(n.startswith("test-") for n in DETECTORS)
+    assert main(["list", "detectors", "--include", crashers]) == 0
+    assert "test-crash" in capsys.readouterr().out
     assert select_detectors(["test-crash", "pyod-knn"]) == ["pyod-knn", "test-crash"]
+    assert "test-stream-crash" not in select_detectors(["*"])  # a stream detector
 
 
 def test_plan_skips_cnn_on_tabular_and_applies_known_overrides():
@@ -127,8 +132,8 @@ def test_a_dataset_version_past_one_changes_the_trial_hash():
 
 
 def test_skipped_pairs_print_in_one_short_line():
-    from bench.cli import _pairs_text
     from bench.plan import Skip
+    from bench.sweeptext import pairs_text as _pairs_text
 
     grid = [Skip(d, s, "why") for d in ("a", "b", "c") for s in ("x", "y", "z", "w", "v")]
     assert _pairs_text(grid) == "detectors a, b, c on datasets x, y, z, w, ... (5 in all)"

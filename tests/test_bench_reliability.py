@@ -22,8 +22,11 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import tracking
 from bench.cli import main
+from bench.tracking import claims
+from bench.tracking.health import open_client
+from bench.tracking.location import sqlite_path
+from bench.tracking.store import Store
 from bench.trial import Trial
 from core import schema
 from datasets import download
@@ -183,29 +186,29 @@ def test_concurrent_sweeps_on_a_new_store_run_each_trial_once(tmp_path):
 
 def test_claims_of_a_dead_sweep_expire_and_live_ones_hold(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    store = tracking.Store("claims", uri)
+    store = Store("claims", uri)
     trial = Trial("pyod-hbos", "wine", 0, 0, {})
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
-    host = tracking.claim_owner().rsplit(":", 2)[0]
+    host = claims.claim_owner().rsplit(":", 2)[0]
     stale = store.client.create_run(store.experiment_id, tags={
-        schema.TAG_TRIAL_HASH: trial.key, tracking.TAG_CLAIM_OWNER: f"{host}:{dead}:1"})
+        schema.TAG_TRIAL_HASH: trial.key, claims.TAG_CLAIM_OWNER: f"{host}:{dead}:1"})
     run_id, _ = store.claim(trial)  # the dead process's claim is taken over
     assert run_id and store.client.get_run(stale.info.run_id).info.status == "KILLED"
-    other = tracking.Store("claims", uri)  # another sweep: this process still holds it
+    other = Store("claims", uri)  # another sweep: this process still holds it
     assert other.claim(trial) == (None, "claimed by another sweep")
     now = time.time()
-    remote = {tracking.TAG_CLAIM_OWNER: "elsewhere:1:1", tracking.TAG_CLAIM_HEARTBEAT: str(now)}
-    assert tracking.claim_alive(remote, now + tracking.CLAIM_STALE_S - 1)
-    assert not tracking.claim_alive(remote, now + tracking.CLAIM_STALE_S + 1)
+    remote = {claims.TAG_CLAIM_OWNER: "elsewhere:1:1", claims.TAG_CLAIM_HEARTBEAT: str(now)}
+    assert claims.claim_alive(remote, now + claims.CLAIM_STALE_S - 1)
+    assert not claims.claim_alive(remote, now + claims.CLAIM_STALE_S + 1)
 
 
 def test_a_claim_carries_the_runs_known_tags_and_the_record_adds_the_results(tmp_path):
     """The claim's run is created with every tag known before the trial (environment, the
     caller's, hash, suite); recording adds the result's tags, params and metrics to it."""
-    from bench.trial import execute
+    from bench.worker import execute
 
-    store = tracking.Store("claims", f"sqlite:///{tmp_path}/mlflow.db")
+    store = Store("claims", f"sqlite:///{tmp_path}/mlflow.db")
     trial = Trial("ref-input-norm", "wine", 0, 0, {}, suite="embedded")
     known = {schema.TAG_FAMILY: "ref", "bench.example": "1"}
     run_id, _ = store.claim(trial, tags=known)
@@ -228,7 +231,7 @@ def test_a_claim_carries_the_runs_known_tags_and_the_record_adds_the_results(tmp
 
 def test_half_migrated_store_is_one_line_with_the_fix(tmp_path):
     path = tmp_path / "mlflow.db"
-    tracking.Store("x", f"sqlite:///{path}")
+    Store("x", f"sqlite:///{path}")
     con = sqlite3.connect(path)
     con.execute("UPDATE alembic_version SET version_num = '451aebb31d03'")
     con.commit()
@@ -315,7 +318,7 @@ def test_report_on_an_empty_store_creates_nothing(tmp_path, capsys):
     line = _one_line_error(capsys.readouterr().err)
     assert code == 1 and "no tracking store" in line and str(path) in line
     assert sorted(tmp_path.iterdir()) == []
-    tracking.open_client(f"sqlite:///{path}")  # a store with MLflow's Default only
+    open_client(f"sqlite:///{path}")  # a store with MLflow's Default only
     capsys.readouterr()
     code = main(["report", "--tracking-uri", f"sqlite:///{path}", "--out", str(tmp_path / "r")])
     line = _one_line_error(capsys.readouterr().err)
@@ -337,7 +340,7 @@ def test_report_read_only_out(small_store, open_tmp):
     store = open_tmp / "store"  # a copy of the store
     store.mkdir()
     for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{tracking.sqlite_path(small_store)}{suffix}")
+        source = Path(f"{sqlite_path(small_store)}{suffix}")
         if source.exists():
             shutil.copy(source, store / f"mlflow.db{suffix}")
             (store / f"mlflow.db{suffix}").chmod(0o666)

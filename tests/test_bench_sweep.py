@@ -46,10 +46,11 @@ def _runs(uri: str, experiment: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
+def sweep(tmp_path_factory, crashers):
     """One sweep with a deliberately failing detector, then the same selection again."""
     uri = f"sqlite:///{tmp_path_factory.mktemp('store')}/mlflow.db"
-    first = main(["run", *SELECTION, "-d", "test-crash", "--tracking-uri", uri])
+    first = main(["run", *SELECTION, "--include", crashers, "-d", "test-crash",
+                  "--tracking-uri", uri])  # fmt: skip
     before = _runs(uri, "e2e")
     second = main(["run", *SELECTION, "--tracking-uri", uri])
     return uri, first, before, second
@@ -137,10 +138,11 @@ def test_unknown_detector_exits_2_with_a_suggestion(capsys):
     assert "ff-hb-svdd-mlp" in capsys.readouterr().err
 
 
-def test_dead_worker_is_recorded_and_the_sweep_goes_on(tmp_path):
+def test_dead_worker_is_recorded_and_the_sweep_goes_on(tmp_path, crashers):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    code = main(["run", "-d", "test-die", "-d", "pyod-knn", "--dataset", "wine", "--seeds", "1",
-                 "--workers", "1", "--no-progress", "--tracking-uri", uri, "--experiment", "die"])
+    code = main(["run", "--include", crashers, "-d", "test-die", "-d", "pyod-knn", "--dataset",
+                 "wine", "--seeds", "1", "--workers", "1", "--no-progress", "--tracking-uri", uri,
+                 "--experiment", "die"])  # fmt: skip
     assert code == 1
     runs = _runs(uri, "die")
     died = [r for r in runs if r.data.params["detector"] == "test-die"]

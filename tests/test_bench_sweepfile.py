@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import sweepfile
 from bench.cli import main
+from bench.tomllines import locate
 from core import schema
 from reports.runs import read_results
 
@@ -132,7 +132,7 @@ def test_locate_finds_keys_in_tables_dotted_keys_and_after_multiline_arrays():
         'a = 1\nb = [\n  "x = 2",\n  [3],\n]\n[t."q.r"]\nc.d = 4\n[t.u.grid]\n'
         "e = [1, 2]  # [not a table]\n"
     )
-    lines = sweepfile.locate(text)
+    lines = locate(text)
     assert lines[("a",)] == 1 and lines[("b",)] == 2
     assert ("x",) not in lines  # inside the array
     assert lines[("t", "q.r")] == 6 and lines[("t", "q.r", "c", "d")] == 7

@@ -344,7 +344,8 @@ def test_native_loader_on_a_written_file(tmp_path: Path) -> None:
 @needs_shared
 def test_trial_logs_test_anomaly_share() -> None:
     """``anomaly_ratio`` (the test anomaly share, for reading AUPRC) under each protocol."""
-    from bench.trial import Trial, execute
+    from bench.trial import Trial
+    from bench.worker import execute
 
     for name in ("adbench-wine", "adbench-native-wine"):
         _mirrored("adbench-wine")

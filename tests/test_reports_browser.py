@@ -18,7 +18,7 @@ import pytest
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from bench.tracking import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, experiment_tags, ui_url
+from bench.tracking.view import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, experiment_tags, ui_url
 from core import schema
 
 CHROMIUM = Path("/usr/bin/chromium")

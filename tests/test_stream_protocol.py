@@ -12,7 +12,8 @@ from bench.detectors import DETECTORS, select_detectors
 from bench.plan import plan_sweep
 from bench.prequential import check_protocol, execute_stream, run_stream, windowed_auroc
 from bench.suites import SUITES
-from bench.trial import Trial, execute
+from bench.trial import Trial
+from bench.worker import execute
 from datasets import load_split
 from datasets.embedded import embedded_arrays
 from datasets.errors import DatasetError

@@ -29,9 +29,10 @@ STREAM_METRICS = [
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
+def sweep(tmp_path_factory, crashers):
     uri = f"sqlite:///{tmp_path_factory.mktemp('store')}/mlflow.db"
-    code = main(["run", *SELECTION, "-d", "test-stream-crash", "--tracking-uri", uri])
+    code = main(["run", *SELECTION, "--include", crashers, "-d", "test-stream-crash",
+                 "--tracking-uri", uri])  # fmt: skip
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("stream-e2e")
     runs = [r for r in client.search_runs([exp.experiment_id])
