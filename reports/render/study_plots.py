@@ -92,10 +92,7 @@ def memory_vs_depth(
                 zorder=4,
             )
             handles.append(h)
-        _depth_axes(ax, sweep["depth"])
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.set_xlabel("depth (hidden layers)")
-        ax.set_ylabel("peak training memory (MiB)")
+        _depth_labels(ax, sweep["depth"], "peak training memory (MiB)")
         fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
         return figures.save(fig, out_dir, name)
 
@@ -109,12 +106,17 @@ def step_time_vs_depth(
         fig = figures.new(figures.COLUMN_WIDTH_IN, 2.3 + 0.16 * rows)
         ax = fig.subplots()
         handles = _series_plot(ax, steps, "step_seconds", 1.0)
-        _depth_axes(ax, steps["depth"])
-        ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
-        ax.set_xlabel("depth (hidden layers)")
-        ax.set_ylabel("time per step (s)")
+        _depth_labels(ax, steps["depth"], "time per step (s)")
         fig.legend(handles=handles, loc="outside lower center", ncols=ncols, frameon=False)
         return figures.save(fig, out_dir, name)
+
+
+def _depth_labels(ax, depths: pd.Series, ylabel: str) -> None:
+    """The depth axis (``_depth_axes``), five y ticks at most, and both axis labels."""
+    _depth_axes(ax, depths)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
+    ax.set_xlabel("depth (hidden layers)")
+    ax.set_ylabel(ylabel)
 
 
 def frontier(p: pd.DataFrame, out_dir: Path, name: str) -> list[Path]:

@@ -39,9 +39,8 @@ def _friedman_text(r: Ranking, what: str) -> str:
 def write(doc: Document, ctx: Context) -> None:
     if ctx.memory_only:
         return
+    doc.add("## Average ranks and Friedman test", "", controls_line(ctx.groups), "")
     runs = ctx.runs
-    doc.add("## Average ranks and Friedman test", "")
-    doc.add(controls_line(ctx.groups), "")
     main = suites(runs)
     for suite, datasets in main.items():
         if len(main) > 1:

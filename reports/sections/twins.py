@@ -17,9 +17,9 @@ from reports.sections.verdict import controls_line
 def write(doc: Document, ctx: Context) -> None:
     if ctx.memory_only:
         return
-    runs = ctx.runs
     doc.add("## Forward-Forward versus backprop, one difference at a time", "")
     doc.add(controls_line(ctx.groups), "")
+    runs = ctx.runs
     rows = decompose(runs)
     if not rows:
         doc.add(
