@@ -18,7 +18,7 @@ from bench.errors import UsageError
 from bench.tracking.view import EXPERIMENT_KIND, TAG_EXPERIMENT_KIND, TAG_VIEW
 from core import schema
 from datasets import load_split
-from reports.runs import read_results
+from reports import read_results
 
 PLUGINS_DOC = Path(__file__).parents[1] / "docs" / "plugins.md"
 

@@ -520,7 +520,7 @@ def test_usage_errors_come_before_torch_pyod_and_mlflow_load(argv, tmp_path):
 
 
 def test_killed_run_of_a_finished_trial_is_not_reported(tmp_path):
-    from reports.runs import load_runs
+    from reports import load_runs
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(uri)

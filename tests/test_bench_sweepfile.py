@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from bench.cli import main
 from bench.tomllines import locate
 from core import schema
-from reports.runs import read_results
+from reports import read_results
 
 GRID = """\
 # an ablation of two detectors on wine
@@ -191,7 +191,8 @@ def test_report_groups_by_a_swept_hyperparameter(grid_sweep, capsys):
 
 
 def test_ablation_table_without_std_for_a_single_seed():
-    from reports.ablation import UnknownGroupKey, table
+    from reports import UnknownGroupKey
+    from reports.sections.ablation import table
 
     runs = pd.DataFrame(
         {

@@ -6,9 +6,10 @@ import pytest
 from scipy import stats as sps
 
 from core import schema
-from reports import decomposition
+from reports.analysis import decomposition
+from reports.analysis.runs import read_results
 from reports.report import write_report
-from reports.runs import read_results
+from reports.sections import twins
 
 CORE = "hb-svdd-mlp"
 FAMILY = {"ff": "ff", "bp": "bp", "bpl": "bpl", "bpl-nonorm": "bpl", "untrained": "ref"}
@@ -123,7 +124,7 @@ def test_report_section_recomputes_from_results_csv(runs, tmp_path):
 
 def test_summary_names_significant_effects_in_words(runs):
     rows = decomposition.decompose(runs)
-    lines = decomposition.summary(rows)
+    lines = twins.summary(rows)
     assert len(lines) == 5  # one sentence per effect (a)-(e)
     for line, effect in zip(lines, ["(a)", "(b)", "(c)", "(d)", "(e)"], strict=True):
         assert line.startswith(f"- {effect}")

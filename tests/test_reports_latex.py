@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import synthetic_runs as synthetic  # pytest puts tests/ on sys.path
 
 import reports
-from reports import figures, synthetic
+from reports.render import figures
 
 COLUMN_IN, TEXT_IN = 3.5, 7.1  # limits; figures are drawn at 3.3 in and 7.1 in
 PAGE_HEIGHT_IN = 8.0
@@ -240,7 +241,7 @@ def test_overlap_check_sees_overlaps_and_clipping() -> None:
 
 
 def test_a_table_wider_than_the_column_spans_both() -> None:
-    from reports.tables import COLUMN_PT, Table
+    from reports.render.table import COLUMN_PT, Table
 
     narrow = Table(["detector", "AUROC"], [["ff-hb-svdd-mlp", "0.912"]])
     wide = Table(["detector", *(f"dataset-{i}" for i in range(12))], [["x", *["0.912"] * 12]])

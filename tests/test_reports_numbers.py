@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import synthetic_runs as synthetic  # pytest puts tests/ on sys.path
 from scipy import stats
 
 import reports
-from reports import runs as runs_module
-from reports import synthetic
+from reports.analysis import runs as runs_module
 
 EXPERIMENT = "synthetic"
 

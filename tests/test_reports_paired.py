@@ -1,4 +1,4 @@
-"""reports.paired against scipy and hand computation."""
+"""reports.analysis.paired against scipy and hand computation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from reports import paired as pr
+from reports.analysis import paired as pr
 
 
 def test_paired_matches_scipy_exact_and_hand_counts():
@@ -121,7 +121,7 @@ def test_block_values_average_seeds_per_block():
 
 def test_block_values_of_any_logged_metric():
     """Metrics outside the fixed column list (per-rule scores) reach trial_values by key."""
-    from reports import stats
+    from reports.analysis import frames
 
     runs = pd.DataFrame(
         {
@@ -134,5 +134,5 @@ def test_block_values_of_any_logged_metric():
             "metrics.auroc.last": [0.6, 0.8, 0.5, 0.7],
         }
     )
-    bv = pr.block_values(stats.trial_values(runs, "auroc.last"), "auroc.last")
+    bv = pr.block_values(frames.trial_values(runs, "auroc.last"), "auroc.last")
     assert bv.loc[("x", "0")].to_dict() == pytest.approx({"a": 0.7, "b": 0.6})

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import synthetic_runs as synthetic  # pytest puts tests/ on sys.path
 from mlflow.tracking import MlflowClient
 
 import reports
 from core import schema
-from reports import synthetic
 
 EXPERIMENT = "sections"
 FIGURES = [

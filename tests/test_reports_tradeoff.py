@@ -26,9 +26,12 @@ from bench.suites import (
     TRADEOFF_WIDTHS,
 )
 from core import schema
-from reports import figures, tradeoff
+from reports.analysis import tradeoff
+from reports.analysis.runs import read_results
+from reports.render import figures
 from reports.report import write_report
-from reports.runs import read_results
+from reports.sections import tradeoff_tables
+from reports.sections.tradeoff import summary
 
 OBJ = "hb-svdd"
 FAMILY = {"ff": "ff", "bp": "bp", "bp-ckpt": "bp", "bpl": "bpl", "untrained": "ref"}
@@ -170,7 +173,7 @@ def test_comparisons_recompute_by_hand(runs):
 
 def test_summary_names_the_largest_cell_and_where_ff_costs_accuracy(runs):
     comps = tradeoff.compare(tradeoff.trade_runs(runs))
-    lines = tradeoff.summary(comps)
+    lines = summary(comps)
     top = [c for c in comps if c.depth == 16 and c.width == 1024]
     first = lines[0]
     assert first.startswith(f"- {OBJ}-mlp, at depth 16, width 1024:")
@@ -193,7 +196,7 @@ def test_summary_names_the_largest_cell_and_where_ff_costs_accuracy(runs):
 def test_table_cells_recompute(runs):
     c = tradeoff.cells(tradeoff.trade_runs(runs))
     c["n_params"] = np.nan
-    md, tex = tradeoff.cell_table(c, "digits", OBJ, "mlp")
+    md, tex = tradeoff_tables.cell_table(c, "digits", OBJ, "mlp")
     assert md.header[:2] == ["depth", "width"] and "AUROC ff" in md.header
     assert len(md.rows) == len(DEPTHS) * len(WIDTHS)
     j_auroc, j_mem = md.header.index("AUROC bp"), md.header.index("MiB bp")
@@ -212,7 +215,7 @@ def test_table_cells_recompute(runs):
 
 
 def cell_table_width(c: pd.DataFrame) -> float:
-    return tradeoff.cell_table(c, "digits", OBJ, "mlp")[1].width_pt()
+    return tradeoff_tables.cell_table(c, "digits", OBJ, "mlp")[1].width_pt()
 
 
 @pytest.fixture(scope="module")
@@ -230,7 +233,7 @@ def test_report_section_from_results_csv(report, runs):
     assert "64 optimizer steps (taken: 64 in every trained run)" in text
     # the section recomputed from results.csv equals the one from the runs
     again = tradeoff.compare(tradeoff.trade_runs(read_results(out / "results.csv")))
-    for line in tradeoff.summary(again):
+    for line in summary(again):
         assert line in text
     for name in ("tradeoff_digits_hb_svdd_mlp", "tradeoff_adbench_mnist_hb_svdd_mlp"):
         assert (out / "tables" / f"{name}.tex").exists()
@@ -290,8 +293,8 @@ def test_tradeoff_tables_compile_and_fit(report):
 def test_twin_table_splits_per_network_for_latex():
     comps = tradeoff.compare(tradeoff.trade_runs(_runs(np.random.default_rng(3))))
     other = [dataclasses.replace(c, objective="goodness") for c in comps]
-    table = tradeoff.comparison_table(comps + other)
-    parts = tradeoff.latex_parts(table)
+    table = tradeoff_tables.comparison_table(comps + other)
+    parts = tradeoff_tables.latex_parts(table)
     saved = table.header.index("MiB saved")
     by_key = {(c.objective, c.twin, c.depth, c.width): c for c in comps + other}
     for row in table.rows:
@@ -365,15 +368,15 @@ def test_cnn_runs_take_depth_and_width_from_their_channels():
 
 
 def test_memory_of_an_older_meter_version_is_left_out(runs: pd.DataFrame) -> None:
-    from reports import stats
+    from reports.analysis import frames
 
     new = runs.assign(**{f"tags.{schema.TAG_METER_VERSION}": str(schema.METER_VERSION)})
     new["run_id"] = new["run_id"] + "-new"
     new["metrics.peak_train_mem_bytes"] *= 3
-    s = stats.simple(pd.concat([runs, new], ignore_index=True))
+    s = frames.simple(pd.concat([runs, new], ignore_index=True))
     assert s["peak_train_mem_bytes"].iloc[: len(runs)].isna().all()
     assert s["peak_train_mem_bytes"].iloc[len(runs) :].tolist() == pytest.approx(
         new["metrics.peak_train_mem_bytes"].tolist()
     )
     assert s["auroc"].notna().sum() == 2 * len(runs)  # accuracy does not depend on the meter
-    assert stats.simple(runs)["peak_train_mem_bytes"].notna().all()  # one version: all kept
+    assert frames.simple(runs)["peak_train_mem_bytes"].notna().all()  # one version: all kept

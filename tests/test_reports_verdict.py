@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import findings, verdict
+from reports.analysis import verdict
+from reports.analysis.headlines import headlines
+from reports.render import document
 from reports.report import write_report
+from reports.sections import findings
+from reports.sections.verdict import VERDICT_TITLE, delta, headline_table, sentence
 
 LOO = "leave-one-class-out-stratified-70-30"
 OVR = "one-vs-rest-stratified-70-30"
@@ -85,7 +89,7 @@ def test_trained_equal_to_untrained_gives_no_evidence_of_learning():
     groups = verdict.groups(runs_table(margin=0.0))
     g = _group(groups, LOO)
     assert not g.learned()
-    assert verdict.sentence(g).startswith("**no evidence of learning on embedded, " + LOO)
+    assert sentence(g).startswith("**no evidence of learning on embedded, " + LOO)
     assert {t.detector for t in g.tested()} == {f"ff-{CORE}", f"bp-{CORE}"}
 
 
@@ -93,14 +97,14 @@ def test_a_clear_margin_is_significant_learning_and_one_vs_rest_is_reported_as_m
     groups = verdict.groups(runs_table(margin=0.1))
     loo, ovr = _group(groups, LOO), _group(groups, OVR)
     assert {t.detector for t in loo.learned()} == {f"ff-{CORE}", f"bp-{CORE}"}
-    assert verdict.sentence(loo).startswith("**learning on embedded, " + LOO)
-    assert "Of these, 2 also beat the input norm" in verdict.sentence(loo)
+    assert sentence(loo).startswith("**learning on embedded, " + LOO)
+    assert "Of these, 2 also beat the input norm" in sentence(loo)
     ff = next(t for t in loo.untrained if t.detector == f"ff-{CORE}")
     assert ff.control == f"untrained-{CORE}" and ff.rule == "sum"
     assert ff.result.median_diff == pytest.approx(0.1, abs=0.02)
     assert ff.p_holm < 0.05 and ff.result.ci_low > 0
     assert not ovr.learned()  # trained == untrained there: no evidence, as measured
-    assert "no evidence of learning" in verdict.sentence(ovr)
+    assert "no evidence of learning" in sentence(ovr)
 
 
 def test_a_network_that_is_not_its_controls_network_has_no_untrained_control():
@@ -119,7 +123,7 @@ def test_a_loss_to_the_control_is_not_learning():
 def test_too_few_blocks_says_no_test_could_reach_alpha():
     g = _group(verdict.groups(runs_table(margin=0.1, blocks=2)), LOO)
     assert not g.learned()
-    assert "no result could reach" in verdict.sentence(g)
+    assert "no result could reach" in sentence(g)
 
 
 NUMBER = re.compile(r"[+−-]?\d+\.\d+(?:e[+-]\d+)?")
@@ -129,7 +133,7 @@ def test_the_findings_open_the_report_and_quote_the_tables(tmp_path):
     runs = runs_table(margin=0.1)
     text = write_report(runs, tmp_path).read_text()
     top = text.split("## Setup")[0]
-    head, rest = top.split(f"## {findings.VERDICT_TITLE}")
+    head, rest = top.split(f"## {VERDICT_TITLE}")
     summary = [line for line in head.splitlines() if line.startswith("- ")]
     assert 1 <= len(summary) <= 15
     assert "|" not in head  # no table before the findings end
@@ -140,7 +144,7 @@ def test_the_findings_open_the_report_and_quote_the_tables(tmp_path):
         for n in numbers:
             assert n in tables_text, (n, line)
         anchor = re.search(r"\]\((#[^)]+)\)", line).group(1)
-        titles = [verdict.anchor(t[4:]) for t in rest.splitlines() if t.startswith("### ")]
+        titles = [document.anchor(t[4:]) for t in rest.splitlines() if t.startswith("### ")]
         assert anchor in titles, anchor
     assert any(f"learning on embedded, {LOO}" in line for line in summary)
     assert any(f"no evidence of learning on embedded, {OVR}" in line for line in summary)
@@ -149,18 +153,18 @@ def test_the_findings_open_the_report_and_quote_the_tables(tmp_path):
 def test_twin_and_pyod_numbers_of_the_summary_equal_the_headline_table():
     runs = runs_table(margin=0.1)
     g = _group(verdict.groups(runs), LOO)
-    (h,) = findings.headlines(runs, g)
+    (h,) = headlines(runs, g)
     assert h.twin.other == f"bp-{CORE}" and h.pyod.other == "pyod-knn"
     assert h.pyod.result.median_diff == pytest.approx(0.0, abs=0.02)  # knn: base + 0.1
-    row = findings.headline_table([h], {t.detector for t in g.learned()}).rows[0]
+    row = headline_table([h], {t.detector for t in g.learned()}).rows[0]
     line = next(s for s in findings.summary(runs, [g], [[h]]) if "same-loss twin" in s)
-    assert findings.delta(h.twin) in line and row[4] == findings.delta(h.twin)
-    assert findings.delta(h.pyod) in line and row[8] == findings.delta(h.pyod)
+    assert delta(h.twin) in line and row[4] == delta(h.twin)
+    assert delta(h.pyod) in line and row[8] == delta(h.pyod)
     assert "controls beaten here" in line
 
 
 def test_memory_finding_names_the_cheapest_twin_as_the_memory_table_prints_it(tmp_path):
-    from reports import synthetic
+    import synthetic_runs as synthetic  # pytest puts tests/ on sys.path
 
     runs = synthetic.wide_runs()
     memory = runs[runs["tags.bench.suite"] == "memory"]

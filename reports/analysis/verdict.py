@@ -10,9 +10,9 @@ embedded leave-one-class-out) and per trained network detector, two controls:
   no untrained control, and the report says why.
 - **input norm**: ``ref-input-norm``, the squared norm of the preprocessed input.
 
-Unit: blocks (dataset, normal class) with seeds averaged first (``reports.paired``). Test:
-one-sided Wilcoxon signed-rank, trained > control, Holm-corrected across the detectors of one
-group and control. Effect: median Δ over blocks with a 95% bootstrap interval. A detector
+Unit: blocks (dataset, normal class) with seeds averaged first (``reports.analysis.paired``).
+Test: one-sided Wilcoxon signed-rank, trained > control, Holm-corrected across the detectors of
+one group and control. Effect: median Δ over blocks with a 95% bootstrap interval. A detector
 *learned* in a group when it beats its untrained control there after Holm.
 """
 
@@ -24,16 +24,15 @@ import numpy as np
 import pandas as pd
 
 from core import schema
-from reports import paired, stats
-from reports.decomposition import rule_blocks
-from reports.runs import FINISHED, param, tag
-from reports.tables import MISSING, Table, name_spec, number, p_value, signed
+from reports.analysis import paired
+from reports.analysis.decomposition import rule_blocks
+from reports.analysis.frames import MISSING, blocks, finished, suites
+from reports.analysis.runs import FINISHED, param, tag
 
 ALPHA = 0.05
 TRAINED_FAMILIES = ("ff", "bp", "bpl", "dsvdd")
 INPUT_NORM = "ref-input-norm"
 UNTRAINED = "untrained"
-CONTROLS = (UNTRAINED, "input norm")
 _RULE = schema.HPARAM_PREFIX + "score_layers"
 
 
@@ -79,16 +78,16 @@ class Group:
 
 def groups(runs: pd.DataFrame, metric: str = "auroc") -> list[Group]:
     """The verdict of every (main suite, data protocol) with a trained network."""
-    f = stats.finished(runs)
+    f = finished(runs)
     if f.empty:
         return []
     protocol = _protocols(runs)
     nets = f[f["family"].isin(TRAINED_FAMILIES)]
     rules = _rules(runs)
-    headline = stats.blocks(runs, metric)
+    headline = blocks(runs, metric)
     by_rule = rule_blocks(runs, metric)
     out = []
-    for suite, datasets in stats.suites(runs).items():
+    for suite, datasets in suites(runs).items():
         by_protocol: dict[str, list[str]] = {}
         for d in datasets:
             by_protocol.setdefault(protocol.get(d, MISSING), []).append(d)
@@ -96,13 +95,13 @@ def groups(runs: pd.DataFrame, metric: str = "auroc") -> list[Group]:
             dets = sorted(nets.loc[nets["dataset"].isin(members), "detector"].unique())
             if not dets:
                 continue
-            blocks, extra = _within(headline, members), _within(by_rule, members)
-            untrained = [_untrained(runs, f, d, rules.get(d, ""), blocks, extra) for d in dets]
+            within, extra = _within(headline, members), _within(by_rule, members)
+            untrained = [_untrained(runs, f, d, rules.get(d, ""), within, extra) for d in dets]
             norm = [
-                _against(d, INPUT_NORM, "", _column(blocks, d), _column(blocks, INPUT_NORM))
+                _against(d, INPUT_NORM, "", _column(within, d), _column(within, INPUT_NORM))
                 for d in dets
             ]
-            out.append(Group(suite, proto, members, len(blocks), _holm(untrained), _holm(norm)))
+            out.append(Group(suite, proto, members, len(within), _holm(untrained), _holm(norm)))
     return out
 
 
@@ -195,106 +194,3 @@ def _holm(tests: list[Test]) -> list[Test]:
         Test(t.detector, t.control, t.rule, t.mean_detector, t.mean_control, t.result, p, t.why)
         for t, p in zip(tests, adjusted, strict=True)
     ]
-
-
-def effect(t: Test) -> str:
-    """``+0.123 [+0.050, +0.200]``: median Δ over blocks and its 95% bootstrap interval."""
-    r = t.result
-    if r is None:
-        return MISSING
-    return f"{signed(r.median_diff)} [{signed(r.ci_low)}, {signed(r.ci_high)}]"
-
-
-def table(group: Group) -> Table:
-    """One row per detector: means, Δ, one-sided p and Holm p against each control (the
-    controls' means are in Markdown only, to fit LaTeX's text width)."""
-    header = [
-        "detector",
-        "AUROC",
-        "untrained",
-        "Δ untrained [95% CI]",
-        "p Holm",
-        "input norm",
-        "Δ input norm [95% CI]",
-        "p Holm ",
-        "learned",
-    ]
-    names = [u.detector for u in group.untrained]
-    out = Table(header, [], latex_drop={2, 5}, spec=name_spec(names) + "rrrrrrrl", wide=True)
-    for u, n in zip(group.untrained, group.input_norm, strict=True):
-        out.rows.append(
-            [
-                u.detector,
-                number(n.mean_detector),
-                number(u.mean_control) if u.result else MISSING,
-                effect(u),
-                _p(u),
-                number(n.mean_control),
-                effect(n),
-                _p(n),
-                _learned(u),
-            ]
-        )
-    return out
-
-
-def no_control(group: Group) -> str:
-    """The detectors without an untrained control in ``group``, and why."""
-    missing = [f"{t.detector} ({t.why})" for t in group.untrained if t.result is None]
-    return "No untrained control: " + "; ".join(missing) + "." if missing else ""
-
-
-def _p(t: Test) -> str:
-    if t.result is None or t.result.method == "n/a":
-        return MISSING
-    return p_value(t.p_holm) + ("*" if t.significant else "")
-
-
-def _learned(t: Test) -> str:
-    if t.result is None:
-        return "no control"
-    return "yes" if t.significant else "no evidence"
-
-
-def sentence(group: Group) -> str:
-    """The verdict of a group in words, computed from its tests."""
-    tested, learned = group.tested(), group.learned()
-    where = f"{group.name} ({group.n_blocks} blocks)"
-    if not tested:
-        return f"{where}: no trained network has its untrained control here; no verdict."
-    floor = paired.smallest_p(min(t.result.n for t in tested)) * len(tested)
-    if not learned:
-        why = (
-            f"; with {min(t.result.n for t in tested)} blocks and Holm over {len(tested)} "
-            f"tests no result could reach α = {ALPHA}"
-            if floor >= ALPHA
-            else ""
-        )
-        return (
-            f"**no evidence of learning on {where}**: none of {len(tested)} trained networks "
-            f"beats its untrained control (one-sided Wilcoxon, Holm, α = {ALPHA}){why}."
-        )
-    best = max(learned, key=lambda t: (t.result.median_diff, t.detector))
-    names = {t.detector for t in learned}
-    norm = [t.detector for t in group.input_norm if t.significant and t.detector in names]
-    return (
-        f"**learning on {where}**: {len(learned)} of {len(tested)} trained networks beat "
-        f"their untrained control ({', '.join(t.detector for t in learned)}); largest median "
-        f"margin {best.detector} {effect(best)}, p Holm {p_value(best.p_holm)}. Of these, "
-        f"{len(norm)} also beat the input norm ({', '.join(norm) or 'none'})."
-    )
-
-
-def beaten(groups: list[Group]) -> dict[str, list[str]]:
-    """Detector -> the groups where it beat its untrained control (its learning verdict)."""
-    out: dict[str, list[str]] = {}
-    for g in groups:
-        for t in g.learned():
-            out.setdefault(t.detector, []).append(g.name)
-    return out
-
-
-def anchor(title: str) -> str:
-    """The GitHub-style anchor of a Markdown heading."""
-    keep = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
-    return "#" + keep.replace(" ", "-")

@@ -12,7 +12,7 @@ contrast below changes exactly one thing and holds the rest equal:
     same rule.
 
 The unit is a block (dataset, normal class) with seeds averaged first
-(``reports.paired.block_values``); Holm's correction runs over every test of the table.
+(``reports.analysis.paired.block_values``); Holm's correction runs over every test of the table.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from core import schema
-from reports import paired, stats
-from reports.runs import FINISHED, param, tag
-from reports.tables import MISSING, Table, number, p_value
+from reports.analysis import paired
+from reports.analysis.frames import finished, trial_values
+from reports.analysis.runs import FINISHED, param, tag
 
 ALPHA = 0.05
 
@@ -86,11 +86,11 @@ def contrasts(objective: str, arch: str) -> list[Contrast]:
 
 def rule_blocks(runs: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
     """Blocks x ``"<detector>:<rule>"`` columns of ``<metric>.<rule>`` (seeds averaged)."""
-    f = stats.finished(runs)
+    f = finished(runs)
     parts = []
     for col in sorted(c for c in f.columns if c.startswith(f"{metric}.")):
         rule = col[len(metric) + 1 :]
-        blocks = paired.block_values(stats.trial_values(runs, col), col)
+        blocks = paired.block_values(trial_values(runs, col), col)
         if not blocks.empty:
             parts.append(blocks.rename(columns=lambda d, r=rule: f"{d}:{r}"))
     return pd.concat(parts, axis=1) if parts else pd.DataFrame()
@@ -99,7 +99,7 @@ def rule_blocks(runs: pd.DataFrame, metric: str = "auroc") -> pd.DataFrame:
 def decompose(runs: pd.DataFrame, metric: str = "auroc") -> list[Row]:
     """Every contrast with both sides present in some block, Holm-corrected together."""
     blocks = rule_blocks(runs, metric)
-    f = stats.finished(runs)
+    f = finished(runs)
     pairs = f[f["family"] == "ff"][["objective", "arch"]].drop_duplicates()
     found: list[tuple[str, str, Contrast, pd.DataFrame]] = []
     for objective, arch in sorted(pairs.itertuples(index=False, name=None)):
@@ -131,77 +131,16 @@ def _report_mean(blocks: pd.Series) -> float:
     return float(blocks.groupby(level="dataset").mean().mean())
 
 
-def table(rows: list[Row]) -> Table:
-    """One row per contrast, grouped by (objective, arch)."""
-    header = [
-        "network",
-        "effect",
-        "A − B",
-        "n",
-        "A",
-        "B",
-        "Δ median [95% CI]",
-        "datasets +/−",
-        "p",
-        "p Holm",
-    ]
-    out = Table(header, [], latex_drop={2}, wide=True)
-    last = None
-    for r in rows:
-        if (r.objective, r.arch) != last:
-            out.rules.add(len(out.rows))
-            last = r.objective, r.arch
-        res = r.result
-        ci = f"{number(res.median_diff)} [{number(res.ci_low)}, {number(res.ci_high)}]"
-        mark = "*" if r.significant else ""
-        out.rows.append(
-            [
-                f"{r.objective}-{r.arch}",
-                r.contrast.effect,
-                r.contrast.label(),
-                str(res.n),
-                number(r.mean_a),
-                number(r.mean_b),
-                ci,
-                f"{int((r.by_dataset > 0).sum())}/{int((r.by_dataset < 0).sum())}",
-                f"{p_value(res.p)} ({res.method})" if res.method != "n/a" else MISSING,
-                p_value(r.p_holm) + mark,
-            ]
-        )
-    return out
-
-
-def summary(rows: list[Row]) -> list[str]:
-    """Sentences saying, per effect, which contrasts are significant after Holm."""
-    lines = []
-    for effect in dict.fromkeys(r.contrast.effect for r in rows):
-        mine = [r for r in rows if r.contrast.effect == effect]
-        sig = [r for r in mine if r.significant]
-        if not sig:
-            lines.append(
-                f"- {effect}: no contrast differs after Holm's correction "
-                f"({len(mine)} tested, α = {ALPHA})."
-            )
-            continue
-        parts = [
-            f"{r.contrast.label()} on {r.objective}-{r.arch} "
-            f"({'+' if r.result.median_diff > 0 else ''}{number(r.result.median_diff)}, "
-            f"p Holm {p_value(r.p_holm)})"
-            for r in sig
-        ]
-        lines.append(f"- {effect}: {len(sig)} of {len(mine)} differ: " + "; ".join(parts) + ".")
-    return lines
-
-
-def below_chance(runs: pd.DataFrame, metric: str = "auroc") -> list[str]:
-    """Detectors (headline rule) whose mean over a dataset's blocks is below 0.5."""
-    blocks = paired.block_values(stats.trial_values(runs, metric), metric)
+def below_chance(runs: pd.DataFrame, metric: str = "auroc") -> list[tuple[str, str, float]]:
+    """(detector, dataset, mean) where a detector's (headline rule) mean over the dataset's
+    blocks is below 0.5."""
+    blocks = paired.block_values(trial_values(runs, metric), metric)
     if blocks.empty:
         return []
     means = blocks.groupby(level="dataset").mean()
     flagged = means.stack()
     flagged = flagged[flagged < 0.5]
-    return [f"{det} on {ds}: {number(v)}" for (ds, det), v in flagged.items()]
+    return [(det, ds, v) for (ds, det), v in flagged.items()]
 
 
 def collapsed(runs: pd.DataFrame) -> list[str]:

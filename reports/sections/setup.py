@@ -1,22 +1,54 @@
-"""The setup block of the report: what was run, on what, with which versions and meters."""
+"""The setup section: what was run, on what, with which versions and meters; the datasets
+and the detectors with their hyperparameters."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from core import schema
-from reports import stats
-from reports.runs import SKIPPED, param, tag
-from reports.tables import MISSING, Table, number
+from reports.analysis.context import Context
+from reports.analysis.frames import MISSING, STUDY_SUITES, column, detector_order, simple
+from reports.analysis.runs import SKIPPED, param, tag
+from reports.render.document import Document
+from reports.render.formats import number, values
+from reports.render.table import Table
 
 HP_COLUMN = param(schema.HPARAM_PREFIX)
 VERSION_COLUMN = tag(schema.TAG_VERSION_PREFIX)
 
 
-def values(series: pd.Series) -> str:
-    """Distinct non-empty values, sorted, comma separated."""
-    v = sorted({str(x) for x in series.dropna() if str(x) != ""})
-    return ", ".join(v) if v else MISSING
+def write(doc: Document, ctx: Context) -> None:
+    runs, order = ctx.runs, detector_order(ctx.runs, suites="all")
+    doc.add(
+        "## Setup",
+        "",
+        *overview(runs),
+        hardware(runs),
+        *provenance(runs),
+        *meters(runs),
+        "",
+        "### Datasets",
+        "",
+    )
+    doc.table(
+        datasets_table(runs),
+        "datasets",
+        "Datasets: normal classes, split sizes, input dimension d and test anomaly share "
+        "(the AUPRC of a random scorer).",
+    )
+    doc.add(*datasets_provenance(runs), "", "### Detectors", "")
+    doc.add(detectors_table(runs, order).markdown(), "")
+    doc.latex(
+        [hyperparameter_table(runs, order)],
+        "hyperparameters",
+        "Hyperparameters per detector (values set per run, such as the seed or the input "
+        "size, are left out; a studied variable gives its number of values).",
+    )
+    doc.add(
+        "LaTeX: `tables/hyperparameters.tex` (full width) holds the hyperparameters alone. "
+        "Every `tables/*.tex` needs `\\usepackage{booktabs,graphicx,array}`.",
+        "",
+    )
 
 
 def _range(series: pd.Series, digits: int = 0) -> str:
@@ -28,14 +60,14 @@ def _range(series: pd.Series, digits: int = 0) -> str:
 
 
 def _col(runs: pd.DataFrame, name: str) -> pd.Series:
-    return stats.column(runs, name)
+    return column(runs, name)
 
 
 def overview(runs: pd.DataFrame) -> list[str]:
     """Experiments, run counts by status, suites, seeds."""
     counts = runs["status"].value_counts()
     status = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-    s = stats.simple(runs)
+    s = simple(runs)
     seeds = sorted({x for x in s["seed"] if x}, key=lambda x: (len(x), x))
     suites = s[s["suite"] != ""].groupby("suite").size()
     return [
@@ -77,7 +109,7 @@ def datasets_table(runs: pd.DataFrame) -> Table:
         [
             name,
             values(_col(g, tag(schema.TAG_DATA_PROTOCOL))),
-            str(stats.simple(g).query("normal_class != ''")["normal_class"].nunique()),
+            str(simple(g).query("normal_class != ''")["normal_class"].nunique()),
             _range(_col(g, "metrics." + schema.METRIC_N_TRAIN)),
             _range(_col(g, "metrics." + schema.METRIC_N_TEST)),
             _features(g),
@@ -127,7 +159,7 @@ def hyperparameters(g: pd.DataFrame) -> str:
 def _detector_runs(runs: pd.DataFrame, det: pd.Series, name: str) -> pd.DataFrame:
     """A detector's runs of the accuracy suites, or of the study suites when it has no other."""
     g = runs[det == name]
-    main = ~_col(g, tag(schema.TAG_SUITE)).fillna("").astype(str).isin(stats.STUDY_SUITES)
+    main = ~_col(g, tag(schema.TAG_SUITE)).fillna("").astype(str).isin(STUDY_SUITES)
     return g[main] if main.any() else g
 
 
@@ -189,31 +221,6 @@ def hardware(runs: pd.DataFrame) -> str:
     return "- Hardware line: " + "; ".join(parts)
 
 
-def memory_config(runs: pd.DataFrame, suite: str = stats.MEMORY_SUITE) -> list[str]:
-    """A memory suite's configuration as logged: width, depths, batch, steps, optimizer,
-    meter, device, seeds."""
-    m = stats.memory_runs(runs, suite)
-    if m.empty:
-        return []
-    raw = runs.loc[m.index]
-    depths = ", ".join(f"{d:g}" for d in sorted(m["depth"].unique()))
-    steps = _col(raw, HP_COLUMN + "max_steps")
-    if not steps.notna().any():
-        steps = _col(raw, "metrics.n_steps")
-    return [
-        f"- Detectors: {values(m['detector'])}",
-        f"- Width: {values(m['width'].map(lambda v: f'{v:g}'))}; depths (hidden layers): {depths}",
-        f"- Batch size: {values(m['batch_size'].map(lambda v: f'{v:g}'))}; optimizer steps: "
-        f"{values(steps.map(lambda v: f'{float(v):g}' if pd.notna(v) else v))}; "
-        f"optimizer: {values(_col(raw, HP_COLUMN + 'optimizer'))}; scored layers: "
-        f"{values(_col(raw, HP_COLUMN + 'score_layers'))}",
-        f"- Memory meter: {values(m['meter'])}; "
-        f"device: {values(_col(raw, tag(schema.TAG_DEVICE)))}",
-        f"- Seeds: {', '.join(sorted(set(m['seed']), key=lambda x: (len(x), x)))} "
-        f"({len(m)} finished runs)",
-    ]
-
-
 def provenance(runs: pd.DataFrame) -> list[str]:
     """Hardware, package versions and git commits, as bullet lines."""
     hw = pd.DataFrame(
@@ -252,7 +259,7 @@ def provenance(runs: pd.DataFrame) -> list[str]:
 
 def meters(runs: pd.DataFrame) -> list[str]:
     """Which memory meter measured ``peak_train_mem_bytes``, per device and detector."""
-    s = stats.simple(runs)
+    s = simple(runs)
     s["device"] = _col(runs, tag(schema.TAG_DEVICE)).fillna("").astype(str)
     s = s[(s["meter"] != "") & (s["detector"] != "")]
     lines = [

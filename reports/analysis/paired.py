@@ -131,7 +131,8 @@ def block_values(trials: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Blocks (dataset, normal class) x detectors: ``metric`` averaged over seeds.
 
     ``trials`` holds one row per trial (columns detector, dataset, normal_class, seed and
-    ``metric``), as ``reports.stats.trial_values`` returns. A block missing a detector is NaN.
+    ``metric``), as ``reports.analysis.frames.trial_values`` returns. A block missing a
+    detector is NaN.
     """
     t = trials.dropna(subset=[metric])
     if t.empty:

@@ -1,4 +1,4 @@
-"""A small experiment with known values, written with the bench schema (tests and demos)."""
+"""A small experiment with known values, written with the bench schema (a test fixture)."""
 
 from __future__ import annotations
 
