@@ -110,7 +110,7 @@ def load_results(experiment: str | Iterable[str], tracking_uri: str | None = Non
     with the columns of ``results.csv``. ``tracking_uri``: as ``--tracking-uri`` (default
     ``$MLFLOW_TRACKING_URI``, else MLflow's own)."""
     from bench.tracking.location import resolve_tracking_uri
-    from reports.runs import load_runs
+    from reports import load_runs
 
     names = [experiment] if isinstance(experiment, str) else list(experiment)
     try:
@@ -152,8 +152,7 @@ def report(
             f"{', '.join(existing)}"
         )
 
-    from reports import build_report
-    from reports.ablation import UnknownGroupKey
+    from reports import UnknownGroupKey, build_report
 
     try:
         path = build_report(experiments, uri, out, log=log, group_by=list(group_by))
