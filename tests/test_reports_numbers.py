@@ -378,3 +378,27 @@ def test_missing_experiment_lists_existing(store: tuple[str, Path]) -> None:
     with pytest.raises(ValueError, match=re.escape(EXPERIMENT)) as err:
         reports.load_runs(["no-such-experiment"], store[0])
     assert "no-such-experiment" in str(err.value)
+
+
+def test_analytic_growth_counts_adams_state_for_both_rules():
+    """Under Adam every layer keeps two state tensors per weight whatever the rule: FF's
+    analytic growth is that state alone, BP's adds it to the gradient and saved activation."""
+    from reports.analysis.memory import analytic_memory, analytic_per_layer
+
+    w, b, mib = 1024, 512, 2**20
+    assert analytic_per_layer("ff", w, b) == 0
+    assert analytic_per_layer("ff", w, b, state_tensors=2) == 8 * mib
+    assert analytic_per_layer("bp", w, b, state_tensors=2) == (8 + 4 + 2) * mib
+    assert analytic_per_layer("ref", w, b, state_tensors=2) == 0  # the untrained control
+    sweep = pd.DataFrame(
+        {
+            "family": ["ff", "ff", "bp", "bp"],
+            "width": [w] * 4,
+            "batch_size": [b] * 4,
+            "depth": [2, 4, 2, 4],
+            "peak_train_mem_bytes": [36 * mib, 52 * mib, 42 * mib, 70 * mib],
+        }
+    )
+    lines = analytic_memory(sweep, state_tensors=2).set_index(["family", "depth"])
+    assert lines.loc[("ff", 4), "analytic_bytes"] == 36 * mib + 2 * 8 * mib
+    assert lines.loc[("bp", 4), "analytic_bytes"] == 42 * mib + 2 * 14 * mib

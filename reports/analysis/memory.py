@@ -65,33 +65,39 @@ def slope(depth: pd.Series, value: pd.Series) -> float:
     return float(np.polyfit(depth.astype(float), value.astype(float), 1)[0])
 
 
-def analytic_per_layer(family: str, width: float, batch: float) -> float:
+def analytic_per_layer(family: str, width: float, batch: float, state_tensors: int = 0) -> float:
     """Analytic training memory added by one hidden layer (bytes).
 
-    A model with two named terms, set beside the measured slope so a reader sees how well
-    it holds. BP: the layer's weight gradient (width x width x 4 B) plus the activation its
+    A model with named terms, set beside the measured slope so a reader sees how well it
+    holds. BP: the layer's weight gradient (width x width x 4 B) plus the activation its
     Linear layer saves to compute that gradient (batch x width x 4 B x
     ``SAVED_TENSORS_PER_LAYER``); other saved tensors (activation masks, normalisation
     statistics) are freed as the backward pass goes and are not counted. FF: nothing, since
-    a layer's graph and gradient are freed before the next layer trains. The parameters are
-    allocated before the meter starts, for both.
+    a layer's graph and gradient are freed before the next layer trains. Both: the
+    optimizer's ``state_tensors`` per weight (0 for plain SGD, 2 for Adam), kept for every
+    layer by either rule. The parameters are allocated before the meter starts, for both.
     """
+    state = state_tensors * width * width * BYTES_PER_FLOAT
     if family in ("bp", "bpl"):
-        return (width * width + SAVED_TENSORS_PER_LAYER * batch * width) * BYTES_PER_FLOAT
+        return state + (width * width + SAVED_TENSORS_PER_LAYER * batch * width) * BYTES_PER_FLOAT
+    if family == "ff":
+        return state
     return 0.0
 
 
-def analytic_memory(sweep: pd.DataFrame) -> pd.DataFrame:
+def analytic_memory(sweep: pd.DataFrame, state_tensors: int = 0) -> pd.DataFrame:
     """One analytic line per analytic model and configuration (width, batch): families with
     the same per-layer term (bp and bpl) share one line. It starts from the mean measured
     peak of those families at the smallest depth d0 and adds (depth - d0) x
-    ``analytic_per_layer``. ``families`` lists the families a line stands for."""
+    ``analytic_per_layer`` (``state_tensors``: the optimizer's, per weight). ``families``
+    lists the families a line stands for."""
     rows = []
     several = sweep[["width", "batch_size"]].drop_duplicates().shape[0] > 1
     for (width, batch), cfg in sweep.groupby(["width", "batch_size"]):
         terms: dict[float, list[str]] = {}
         for family in sorted(cfg["family"].unique(), key=family_rank):
-            terms.setdefault(analytic_per_layer(str(family), width, batch), []).append(family)
+            per_layer = analytic_per_layer(str(family), width, batch, state_tensors)
+            terms.setdefault(per_layer, []).append(family)
         for per_layer, fams in terms.items():
             g = cfg[cfg["family"].isin(fams)]
             d0 = g["depth"].min()

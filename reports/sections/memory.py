@@ -92,7 +92,8 @@ def _suite(doc: Document, runs: pd.DataFrame, suite: str) -> None:
     slug = SLUG[suite]
     doc.add(HEADING[suite], "")
     doc.add("Configuration, as logged by the runs:", "", *memory_config(runs, suite), "")
-    analytic = analytic_memory(sweep)
+    state = ADAM_STATE_TENSORS if suite == ADAM else 0  # per weight, kept by every rule
+    analytic = analytic_memory(sweep, state)
     twins = twin_map(runs)
     meter = values(sweep["meter"])
     doc.add(
@@ -117,7 +118,14 @@ def _suite(doc: Document, runs: pd.DataFrame, suite: str) -> None:
         f"layer's weight gradient (width² × {BYTES_PER_FLOAT} B) plus the activation "
         f"its Linear layer saves for it (batch × width × {BYTES_PER_FLOAT} B × "
         f"{SAVED_TENSORS_PER_LAYER}); analytic FF: 0, since a layer's graph and "
-        "gradient are freed before the next layer trains. Both lines start from the family's "
+        "gradient are freed before the next layer trains"
+        + (
+            f"; under Adam both add its {ADAM_STATE_TENSORS} state tensors per weight "
+            f"({ADAM_STATE_TENSORS} × width² × {BYTES_PER_FLOAT} B), kept for every layer"
+            if state
+            else ""
+        )
+        + ". Both lines start from the family's "
         "mean measured peak at the smallest depth; parameters are allocated before the meter "
         "starts. The memory twins (bp-ckpt, bp-accum) are in family bp but save part of its "
         "per-layer term: their measured/analytic is the share they keep.",
