@@ -203,6 +203,32 @@ def test_claims_of_a_dead_sweep_expire_and_live_ones_hold(tmp_path):
     assert not claims.claim_alive(remote, now + claims.CLAIM_STALE_S + 1)
 
 
+def test_the_sqlite_claim_lookup_reads_what_mlflows_search_finds(tmp_path):
+    """A SQLite store's claims read a trial's runs with SQL: the same runs, statuses, start
+    times and claim tags as MLflow's search, none of another experiment or a deleted run."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    store, other = Store("claims", uri), Store("elsewhere", uri)
+    trial = Trial("pyod-hbos", "wine", 0, 0, {})
+    owner = {claims.TAG_CLAIM_OWNER: "host:1:2", claims.TAG_CLAIM_HEARTBEAT: "123"}
+    for tags, status in ((owner, "RUNNING"), ({}, "FINISHED"), ({}, "KILLED")):
+        run = store.client.create_run(store.experiment_id, tags={
+            schema.TAG_TRIAL_HASH: trial.key, **tags})
+        if status != "RUNNING":
+            store.client.set_terminated(run.info.run_id, status)
+    deleted = store.client.create_run(store.experiment_id, tags={schema.TAG_TRIAL_HASH: trial.key})
+    store.client.delete_run(deleted.info.run_id)
+    other.client.create_run(other.experiment_id, tags={schema.TAG_TRIAL_HASH: trial.key})
+    store.client.create_run(store.experiment_id, tags={schema.TAG_TRIAL_HASH: "another"})
+    sql = sorted(store._trial_runs(trial.key), key=lambda r: r.run_id)
+    store._db = None  # the path every other store takes: MLflow's search
+    search = sorted(store._trial_runs(trial.key), key=lambda r: r.run_id)
+    assert len(sql) == 3 and {r.status for r in sql} == {"RUNNING", "FINISHED", "KILLED"}
+    claim_tags = (claims.TAG_CLAIM_OWNER, claims.TAG_CLAIM_HEARTBEAT)
+    for a, b in zip(sql, search, strict=True):
+        assert (a.run_id, a.status, a.start_time) == (b.run_id, b.status, b.start_time)
+        assert a.tags == {k: v for k, v in b.tags.items() if k in claim_tags}
+
+
 def test_a_claim_carries_the_runs_known_tags_and_the_record_adds_the_results(tmp_path):
     """The claim's run is created with every tag known before the trial (environment, the
     caller's, hash, suite); recording adds the result's tags, params and metrics to it."""

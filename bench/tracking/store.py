@@ -20,14 +20,16 @@ from bench.tracking.claims import (
     HEARTBEAT_S,
     TAG_CLAIM_HEARTBEAT,
     TAG_CLAIM_OWNER,
+    TrialRun,
     claim_alive,
     claim_owner,
     locks,
+    sqlite_trial_runs,
     store_lock,
 )
 from bench.tracking.health import check_store, open_client
 from bench.tracking.inputs import dataset_inputs
-from bench.tracking.location import artifact_location, resolve_tracking_uri
+from bench.tracking.location import artifact_location, resolve_tracking_uri, sqlite_path
 from bench.tracking.provenance import environment_tags
 from bench.tracking.view import experiment_tags
 from bench.trial import Trial, TrialResult
@@ -76,6 +78,7 @@ class Store:
                     self.client.set_experiment_tag(found.experiment_id, key, value)
         self.experiment_id = found.experiment_id
         self.artifact_root = found.artifact_location
+        self._db = sqlite_path(self.tracking_uri)
 
     def _runs(self, filter_string: str) -> list[Any]:
         runs, token = [], None
@@ -87,6 +90,15 @@ class Store:
             token = page.token
             if not token:
                 return runs
+
+    def _trial_runs(self, key: str) -> list[TrialRun]:
+        """This experiment's active runs of the trial with hash ``key``."""
+        if self._db is not None:
+            return sqlite_trial_runs(self._db, self.experiment_id, schema.TAG_TRIAL_HASH, key)
+        runs = self._runs(f"tags.`{schema.TAG_TRIAL_HASH}` = '{key}'")
+        return [
+            TrialRun(r.info.run_id, r.info.status, r.info.start_time, r.data.tags) for r in runs
+        ]
 
     def finished_hashes(self) -> set[str]:
         """Trial hashes that already have a FINISHED run in this experiment."""
@@ -121,13 +133,13 @@ class Store:
         if key in self._claims:  # claimed already (a dead worker's queue, handed on)
             return self._claims[key][0], ""
         with store_lock(self.tracking_uri):
-            runs = self._runs(f"tags.`{schema.TAG_TRIAL_HASH}` = '{key}'")
-            if not rerun and any(r.info.status == "FINISHED" for r in runs):
+            runs = self._trial_runs(key)
+            if not rerun and any(r.status == "FINISHED" for r in runs):
                 return None, "finished"
-            for run in (r for r in runs if r.info.status == "RUNNING"):
-                if claim_alive(run.data.tags):
+            for run in (r for r in runs if r.status == "RUNNING"):
+                if claim_alive(run.tags):
                     return None, "claimed by another sweep"
-                self.client.set_terminated(run.info.run_id, "KILLED")
+                self.client.set_terminated(run.run_id, "KILLED")
             claim_tags = {
                 **_trial_tags(trial, tags or {}),
                 TAG_CLAIM_OWNER: self.owner,
@@ -145,13 +157,10 @@ class Store:
 
     def _lost_race(self, key: str, mine: Any) -> bool:
         """Without a lock (a tracking server): the earliest live claim of a trial wins."""
-        runs = self._runs(f"tags.`{schema.TAG_TRIAL_HASH}` = '{key}'")
         rank = (mine.info.start_time, mine.info.run_id)
         return any(
-            r.info.status == "RUNNING"
-            and claim_alive(r.data.tags)
-            and (r.info.start_time, r.info.run_id) < rank
-            for r in runs
+            r.status == "RUNNING" and claim_alive(r.tags) and (r.start_time, r.run_id) < rank
+            for r in self._trial_runs(key)
         )
 
     @contextlib.contextmanager
