@@ -40,10 +40,21 @@ AGGREGATION = (
     f"trials, or a mean missing a dataset; {BELOW_CHANCE} marks a value below chance; "
     f"{MISSING} means no finished trial. Rows are grouped by family."
 )
-CHANCE = (
-    "Chance levels: a random scorer has AUROC 0.5 on every split, and AUPRC equal to the test "
-    "set's anomaly share (the `chance` row of the AUPRC table, averaged like a cell)."
-)
+
+
+def chance_text() -> str:
+    """Every score metric's chance level, from the metric table (for AUROC and AUPRC: "a
+    random scorer has AUROC 0.5 on every split, and AUPRC equal to the test set's anomaly
+    share (the `chance` row of the AUPRC table, averaged like a cell)")."""
+    parts = [
+        f"{m.label} {m.chance:g} on every split"
+        if m.chance is not None
+        else f"{m.label} equal to the test set's anomaly share (the `chance` row of the "
+        f"{m.label} table, averaged like a cell)"
+        for m in SCORE_METRICS
+    ]
+    body = ", ".join(parts[:-1]) + ", and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"Chance levels: a random scorer has {body}."
 
 
 def write(doc: Document, ctx: Context) -> None:
@@ -67,7 +78,7 @@ def _metric(doc: Document, runs: pd.DataFrame, m: ScoreMetric) -> None:
     if not finished(runs)[name].notna().any():
         doc.add(f"No finished run logged {name}.", "")
         return
-    doc.add(AGGREGATION, "", CHANCE, "")
+    doc.add(AGGREGATION, "", chance_text(), "")
     parts = metric_tables(runs, m)
     latex, captions = [], []
     chance = m.chance_text() + (" (last row)" if m.chance is None else "")
