@@ -33,8 +33,9 @@ def _add(spec: DetectorSpec) -> None:
 # without length normalisation (-nonorm, Deep SVDD's standard network); untrained: zero steps.
 # bp-ckpt / bp-accum: the same-loss twin with activation checkpointing or gradient
 # accumulation (family bp: the same function, trained with less memory; MLP only).
-# Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin).
-_VERSIONS = {"ff": 2, "bp": 2, "bp-ckpt": 1, "bp-accum": 1, "bpl": 1, "untrained": 1}
+# Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin); every
+# mode +1 for the calibrated rules zsum, rank, rankmax (issue 22).
+_VERSIONS = {"ff": 3, "bp": 3, "bp-ckpt": 2, "bp-accum": 2, "bpl": 2, "untrained": 2}
 _TWIN = {"ff": "bp", "bp": "ff", "bp-ckpt": "ff", "bp-accum": "ff", "bpl": "ff", "untrained": "ff"}
 _FAMILY = {"untrained": "ref", "bp-ckpt": "bp", "bp-accum": "bp"}
 # fixed-hyperparameter variants (name suffix, fixed values); -nonorm is compared with its
@@ -86,7 +87,7 @@ for _objective in ffhp.DSVDD_OBJECTIVES:
                 arch=_arch,
                 twin=f"bpl-{_objective}-{_arch}-nonorm",
                 inputs="images" if _arch == "cnn" else "any",
-                version=1,
+                version=2,  # 2: the calibrated rules
                 description=ffhp.describe_deep_svdd(_objective, _arch),
                 check=ffhp.validate_deep_svdd,
             )
