@@ -110,6 +110,17 @@ SUITES.add(
     ),
 )
 SUITES.add(
+    "tuning",
+    Suite(
+        "tuning",
+        "the tuning sets (tune-*) the tuned networks' label-free selection runs on "
+        "(bench.selection): never reported; the embedded suite's detectors and budget",
+        _datasets_constant("TUNING_SETS"),
+        grid=({"max_steps": EMBEDDED_MAX_STEPS},),
+        exclude=(*EMBEDDED_EXTRA, *MEMORY_TWINS),
+    ),
+)
+SUITES.add(
     "paper", Suite("paper", "UCI banknote, the FF one-class paper's protocol", _fixed("banknote"))
 )
 SUITES.add(
