@@ -1,7 +1,8 @@
 """The best of each family per verdict group (``reports.analysis.verdict``: a suite's datasets
 of one data protocol): the best FF detector, the best of its same-loss twins' family (``bp``),
 the best PyOD detector and ``pyod-knn``, each chosen once by mean AUROC among the detectors
-with every block of the group, and the gap FF − other.
+with a value on every dataset of the group (``reports.analysis.ranking.best_members``), and
+the gap FF − other.
 
 Unit: blocks (dataset, normal class), seeds averaged first; the gap is the median over blocks
 of best FF − other with a 95% bootstrap interval, and the two-sided Wilcoxon p (not corrected:
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from reports.analysis import paired
-from reports.analysis.frames import blocks, finished
+from reports.analysis.frames import blocks
+from reports.analysis.ranking import best_members
 from reports.analysis.verdict import Group
 
 KNN = "pyod-knn"
@@ -46,22 +48,15 @@ def group_means(b: pd.DataFrame) -> dict[str, float]:
 
 def best_of(runs: pd.DataFrame, group: Group) -> list[Best]:
     """The rows of :data:`ROLES` for ``group`` (empty when it has no FF detector)."""
-    f = finished(runs)
-    fam = f.groupby("detector")["family"].first()
-    b = group_blocks(runs, group)
-    whole = [d for d in b.columns if b[d].notna().all()]  # every block of the group
-    means = group_means(b[whole])
-
-    def pick(family: str) -> str:
-        found = [d for d in whole if fam.get(d) == family]
-        return max(found, key=lambda d: (means[d], d)) if found else ""
-
-    ff = pick("ff")
+    best = best_members(runs, group.datasets, tuple(f for _, f in ROLES if f))
+    ff = best.get("ff", "")
     if not ff:
         return []
+    b = group_blocks(runs, group)
+    means = group_means(b)
     rows = []
     for role, family in ROLES:
-        det = pick(family) if family else (KNN if KNN in means else "")
+        det = best.get(family, "") if family else (KNN if KNN in means else "")
         gap = None
         if det and det != ff:
             gap = paired.paired(b[ff].to_numpy(), b[det].to_numpy())
