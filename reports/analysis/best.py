@@ -30,7 +30,7 @@ class Best:
     """One row: a family's best detector of a group and best FF minus it."""
 
     role: str
-    detector: str  # "" when the family has no detector with every block
+    detector: str  # "" when the family has no detector with a value on every dataset
     mean: float  # the report's mean AUROC over the group's blocks
     gap: paired.Paired | None  # best FF − this detector (None for the FF row or no detector)
 

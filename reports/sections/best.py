@@ -31,7 +31,8 @@ def write(doc: Document, ctx: Context) -> None:
         "",
         f"Per group (a suite's datasets of one data protocol): {roles}, each chosen once by "
         "mean AUROC (the report's mean: over datasets of per-dataset means) among the "
-        "detectors with every block of the group (BP: the same-loss twins' family `bp`). "
+        "detectors with a value on every dataset of the group (BP: the same-loss twins' "
+        "family `bp`). "
         "`FF − other`: median over blocks (dataset, normal class; seeds averaged first) of the "
         "best FF detector's AUROC minus the other's, with a 95% bootstrap interval; p: "
         "two-sided Wilcoxon signed-rank, not corrected (a description of the gap, not a "
