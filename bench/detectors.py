@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 import ff.hparams as ffhp
+import ff.presets as ffpresets
 from baselines.pyod_detector import PyODDetector, model_defaults
 from baselines.reference import InputNorm
 from baselines.streaming import RIVER_MODELS, RiverStreamDetector, river_defaults, river_description
@@ -71,6 +72,31 @@ for _objective in ffhp.OBJECTIVES:
                         check=ffhp.validate,
                     )
                 )
+
+# --- Tuned networks: the configuration and rule a label-free selection chose on the tuning
+# sets (ff/tuned.json, written by benchmarks/select_networks.py; bench.selection), per family
+# with the same grid and budget; the untrained control is the ff preset's network, zero steps.
+for _objective in ffpresets.tuned_objectives():
+    for _mode in ffpresets.TUNED_MODES:
+        _core = f"{_objective}-mlp"
+        _tuned = ffpresets.tuned_hparams(_objective, _mode)
+        _shown = ", ".join(f"{k} {v}" for k, v in _tuned.items())
+        _what = f"the network of ff-{_core}-tuned" if _mode == "untrained" else "tuned, no label"
+        _add(
+            DetectorSpec(
+                name=f"{_mode}-{_core}-tuned",
+                family=_FAMILY.get(_mode, _mode),
+                factory=Lazy("ff.detector", "OneClassDetector", (_objective, "mlp", _mode)),
+                defaults={**ffhp.defaults(_objective, "mlp", _mode), **_tuned},
+                objective=_objective,
+                arch="mlp",
+                twin=f"{_TWIN[_mode]}-{_core}-tuned",
+                description=f"{_objective} on an mlp, {_what}: {_shown}; "
+                + ffhp.MODE_TEXT[_mode],
+                check=ffhp.validate,
+                selection=ffpresets.selection_record(_objective, _mode),
+            )
+        )
 
 # --- Deep SVDD with Ruff et al. (2018)'s published settings (ff.deepsvdd): autoencoder
 # pretraining, lr 1e-4 dropped x0.1 at epoch 50 of 150, batch 200, eval-mode centre; compare
