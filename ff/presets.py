@@ -51,6 +51,7 @@ def selection_record(objective: str, mode: str) -> str:
     procedure, criterion, search space, budget, tuning splits, command, chosen values."""
     record = {k: _record()[k] for k in _RECORD_KEYS}
     record["chosen"] = _chosen(objective, mode)
-    if mode == "untrained":
+    if mode == "untrained":  # the FF preset's network and rule, not its training
+        record["chosen"] = tuned_hparams(objective, mode)
         record["control_of"] = f"{_CONTROL_OF}-{objective}-mlp-tuned"
     return json.dumps(record, separators=(",", ":"))

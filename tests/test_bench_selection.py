@@ -82,8 +82,10 @@ def test_tuned_presets_are_the_recorded_choice_with_their_controls(objective):
         assert {"procedure", "criterion", "search_space", "budget", "tuning_splits"} <= set(record)
         assert all(s[0] in DATASETS.names("tune-*") for s in record["tuning_splits"])
         chosen = record["chosen"]
+        assert ("criterion" in chosen) == (spec is not untrained)
+        assert not (spec is untrained and set(chosen) & set(TRAINING_KEYS))
         for key, value in chosen.items():
-            if key != "criterion" and (spec is not untrained or key not in TRAINING_KEYS):
+            if key != "criterion":
                 assert spec.defaults[key] == value, (spec.name, key)
         spec.validate(dict(spec.defaults))
     # the control is the ff preset's network: every hyperparameter it has but the rule

@@ -72,7 +72,7 @@ def chosen_table(records: dict[str, dict[str, Any]]) -> Table:
             [
                 det,
                 *(str(chosen.get(k, "")) for k in keys),
-                number(chosen.get("criterion", float("nan")), 4),
+                number(chosen["criterion"], 4) if "criterion" in chosen else "",
                 rec.get("control_of", ""),
             ]
         )
