@@ -112,7 +112,7 @@ def test_finished_runs_carry_the_whole_record(sweep, tmp_path):
             assert 0 <= data.metrics[f"centre_eps_share.layer{k}"] <= 1
         assert data.tags[schema.TAG_COLLAPSED] == ""
         assert data.tags[schema.TAG_TWIN] == "bp-hb-svdd-mlp"
-        assert data.tags[schema.TAG_DETECTOR_VERSION] == "2"
+        assert data.tags[schema.TAG_DETECTOR_VERSION] == "3"
         assert data.metrics[schema.METRIC_N_PARAMS] > 0
 
 
