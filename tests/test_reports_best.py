@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_runs import trial_row
 
 from core import schema
 from reports.analysis import verdict
@@ -43,14 +44,7 @@ def _row(det: str, dataset: str, cls: int, seed: int, auroc: float, suite: str) 
     _, widths, tuned = GAINS[det]
     family = det.split("-")[0]
     row = {
-        "experiment": "best",
-        "run_id": f"{det}/{dataset}/{cls}/{seed}",
-        "run_name": f"{det}/{dataset}/{cls}/s{seed}",
-        "status": "FINISHED",
-        "params.detector": det,
-        "params.dataset": dataset,
-        "params.normal_class": str(cls),
-        "params.seed": str(seed),
+        **trial_row("best", f"{det}/{dataset}/{cls}/{seed}", det, dataset, cls, seed),
         "tags.bench.family": {"untrained": "ref"}.get(family, family),
         "tags.bench.suite": suite,
         "tags.bench.data.protocol": LOO,
