@@ -48,6 +48,7 @@ class DetectorSpec:
     version: int = 1
     description: str = ""
     check: Callable[[dict[str, Any]], None] | None = None
+    selection: str = ""  # a tuned preset: the selection behind it (JSON, tag bench.selection)
 
     def accepts(self, kind: str | bool) -> str | None:
         """Why this detector cannot run on data of ``kind`` (a dataset's kind: ``"tabular"``,

@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 import ff.hparams as ffhp
+import ff.presets as ffpresets
 from baselines.pyod_detector import PyODDetector, model_defaults
 from baselines.reference import InputNorm
 from baselines.streaming import RIVER_MODELS, RiverStreamDetector, river_defaults, river_description
@@ -33,8 +34,9 @@ def _add(spec: DetectorSpec) -> None:
 # without length normalisation (-nonorm, Deep SVDD's standard network); untrained: zero steps.
 # bp-ckpt / bp-accum: the same-loss twin with activation checkpointing or gradient
 # accumulation (family bp: the same function, trained with less memory; MLP only).
-# Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin).
-_VERSIONS = {"ff": 2, "bp": 2, "bp-ckpt": 1, "bp-accum": 1, "bpl": 1, "untrained": 1}
+# Versions: ff/bp 2 (every rule logged, shared defaults; bp became the same-loss twin); every
+# mode +1 for the calibrated rules zsum, rank, rankmax (issue 22).
+_VERSIONS = {"ff": 3, "bp": 3, "bp-ckpt": 2, "bp-accum": 2, "bpl": 2, "untrained": 2}
 _TWIN = {"ff": "bp", "bp": "ff", "bp-ckpt": "ff", "bp-accum": "ff", "bpl": "ff", "untrained": "ff"}
 _FAMILY = {"untrained": "ref", "bp-ckpt": "bp", "bp-accum": "bp"}
 # fixed-hyperparameter variants (name suffix, fixed values); -nonorm is compared with its
@@ -71,6 +73,31 @@ for _objective in ffhp.OBJECTIVES:
                     )
                 )
 
+# --- Tuned networks: the configuration and rule a label-free selection chose on the tuning
+# sets (ff/tuned.json, written by benchmarks/select_networks.py; bench.selection), per family
+# with the same grid and budget; the untrained control is the ff preset's network, zero steps.
+for _objective in ffpresets.tuned_objectives():
+    for _mode in ffpresets.TUNED_MODES:
+        _core = f"{_objective}-mlp"
+        _tuned = ffpresets.tuned_hparams(_objective, _mode)
+        _shown = ", ".join(f"{k} {v}" for k, v in _tuned.items())
+        _what = f"the network of ff-{_core}-tuned" if _mode == "untrained" else "tuned, no label"
+        _add(
+            DetectorSpec(
+                name=f"{_mode}-{_core}-tuned",
+                family=_FAMILY.get(_mode, _mode),
+                factory=Lazy("ff.detector", "OneClassDetector", (_objective, "mlp", _mode)),
+                defaults={**ffhp.defaults(_objective, "mlp", _mode), **_tuned},
+                objective=_objective,
+                arch="mlp",
+                twin=f"{_TWIN[_mode]}-{_core}-tuned",
+                description=f"{_objective} on an mlp, {_what}: {_shown}; "
+                + ffhp.MODE_TEXT[_mode],
+                check=ffhp.validate,
+                selection=ffpresets.selection_record(_objective, _mode),
+            )
+        )
+
 # --- Deep SVDD with Ruff et al. (2018)'s published settings (ff.deepsvdd): autoencoder
 # pretraining, lr 1e-4 dropped x0.1 at epoch 50 of 150, batch 200, eval-mode centre; compare
 # with bpl-<core>-nonorm (the same objective placement under our defaults).
@@ -86,7 +113,7 @@ for _objective in ffhp.DSVDD_OBJECTIVES:
                 arch=_arch,
                 twin=f"bpl-{_objective}-{_arch}-nonorm",
                 inputs="images" if _arch == "cnn" else "any",
-                version=1,
+                version=2,  # 2: the calibrated rules
                 description=ffhp.describe_deep_svdd(_objective, _arch),
                 check=ffhp.validate_deep_svdd,
             )

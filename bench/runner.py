@@ -58,6 +58,7 @@ def _spec_tags(trial: Trial) -> dict[str, str]:
         schema.TAG_OBJECTIVE: spec.objective,
         schema.TAG_ARCH: spec.arch,
         schema.TAG_DETECTOR_VERSION: str(spec.version),
+        **({schema.TAG_SELECTION: spec.selection} if spec.selection else {}),
         **plugins.tags(trial.detector, trial.dataset),
     }
 

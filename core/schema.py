@@ -48,6 +48,9 @@ TAG_VERSION_PREFIX = "version."  # version.torch, version.pyod, version.mlflow, 
 TAG_SUMMARY = "bench.summary"  # "true" on the report's summary run
 TAG_SWEEP_FILE = "bench.sweep_file"  # name of the --config TOML that produced the run
 TAG_SWEEP_FILE_SHA256 = "bench.sweep_file.sha256"  # its sha256 (the file is an artifact)
+# tuned networks: the label-free selection behind the preset, compact JSON (procedure,
+# criterion, search_space, budget, tuning_splits, command, chosen; ff/presets.py)
+TAG_SELECTION = "bench.selection"
 TAG_PLUGIN = "bench.plugin"  # plugin (distribution or include:<file>) of a detector/dataset
 TAG_PLUGIN_VERSION = "bench.plugin_version"  # its version (an included file: its sha256[:12])
 

@@ -3,7 +3,7 @@
 Importing the package registers the built-in datasets (``datasets.entries``).
 """
 
-from datasets.entries import ADBENCH_NATIVE, ADBENCH_PINNED, PYOD_BENCHMARK, STREAMS
+from datasets.entries import ADBENCH_NATIVE, ADBENCH_PINNED, PYOD_BENCHMARK, STREAMS, TUNING_SETS
 from datasets.errors import DatasetError
 from datasets.registry import DATASETS, DatasetSpec, default_data_dir, load_split
 from datasets.split import Provenance, Split
@@ -14,6 +14,7 @@ __all__ = [
     "DATASETS",
     "PYOD_BENCHMARK",
     "STREAMS",
+    "TUNING_SETS",
     "DatasetError",
     "DatasetSpec",
     "Provenance",

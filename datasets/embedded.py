@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.preprocessing import standardise
+from datasets.preprocessing import STANDARDISED, standardise
 from datasets.split import Provenance, Split
 
 TEST_FRACTION = 0.3
@@ -101,20 +101,37 @@ def load_embedded_loo(name: str, data_dir: Path, normal_class: int | str, seed: 
 
 
 def _split(name: str, normal_class: int | str, seed: int, rule: Normality) -> Split:
-    """The stratified, seeded 70/30 split of all rows of scikit-learn's ``name`` with ``rule``
-    deciding normality: train = the normal rows of the train part, test = the whole test
-    part."""
+    """The stratified, seeded 70/30 split of all rows of scikit-learn's ``name``."""
     import sklearn
-    from sklearn.model_selection import train_test_split
 
     X, y, _, digest = embedded_arrays(name)
+    loader = sklearn_loader(name)
+    source = f"scikit-learn {sklearn.__version__} sklearn.datasets.{loader}"
+    return stratified_split(
+        X, y, normal_class, seed, rule, source, {f"{loader}:X(float64)+y(int64)": digest}
+    )
+
+
+def stratified_split(
+    X: np.ndarray,
+    y: np.ndarray,
+    normal_class: int | str,
+    seed: int,
+    rule: Normality,
+    source: str,
+    sha256: dict[str, str],
+) -> Split:
+    """The stratified (by ``y``), seeded 70/30 split of all rows with ``rule`` deciding
+    normality: train = the normal rows of the train part, test = the whole test part;
+    z-scored with the training normals' statistics."""
+    from sklearn.model_selection import train_test_split
+
     train, test = train_test_split(
         np.arange(len(y)), test_size=TEST_FRACTION, stratify=y, random_state=seed
     )
     train_idx = np.sort(train[rule.is_normal(y[train])])
     test_idx = np.sort(test)
     X_train, X_test = standardise(X[train_idx], X[test_idx])
-    loader = sklearn_loader(name)
     return Split(
         dataset=rule.dataset,
         normal_class=normal_class,
@@ -127,11 +144,9 @@ def _split(name: str, normal_class: int | str, seed: int, rule: Normality) -> Sp
         feature_shape=(X.shape[1],),
         provenance=Provenance(
             protocol=rule.protocol,
-            source=f"scikit-learn {sklearn.__version__} sklearn.datasets.{loader}",
-            sha256={f"{loader}:X(float64)+y(int64)": digest},
+            source=source,
+            sha256=sha256,
             preprocessing="stratified 70/30 train/test split of all rows (sklearn "
-            f"train_test_split, random_state=seed); {rule.train_rule}; "
-            "z-score per feature with mean/std of the training normals only (a feature constant "
-            "there is centred, not scaled); float32",
+            f"train_test_split, random_state=seed); {rule.train_rule}; {STANDARDISED}",
         ),
     )

@@ -1,6 +1,6 @@
 """Every built-in dataset: one :class:`~datasets.registry.DatasetSpec` entry each, in the
 order ``bench list datasets`` shows them (adding a dataset whose loader exists is one entry
-here). Also the dataset lists the harness' suites read: :data:`STREAMS`,
+here). Also the dataset lists the harness' suites read: :data:`STREAMS`, :data:`TUNING_SETS`,
 :data:`ADBENCH_PINNED`, :data:`ADBENCH_NATIVE`, :data:`PYOD_BENCHMARK`.
 """
 
@@ -17,6 +17,7 @@ from datasets.split import Split
 from datasets.stream import DRIFT_PAIRS, drift_stream, labelled_stream, one_vs_rest_stream
 from datasets.synthetic import load_memory_workload
 from datasets.tabular import load_adbench, load_adbench_native, load_adbench_pyod
+from datasets.tuning import PREFIX, load_tuning, normal_classes
 
 
 def _add(spec: DatasetSpec) -> None:
@@ -170,6 +171,21 @@ _add(
         "1024-d Gaussian normals, shifted anomalies: the memory-versus-depth workload",
     )
 )
+
+
+# Tuning sets (datasets/tuning.py): what the tuned networks' label-free selection runs on
+# (bench.selection); suite ``tuning`` only, and no report states findings on them.
+def _tuning(name: str, description: str) -> None:
+    text = f"tuning set (selection only, never reported): {description}, stratified 70/30"
+    _add(DatasetSpec(PREFIX + name, partial(load_tuning, name), normal_classes(name), "tabular",
+                     False, text))
+
+
+_tuning("iris-loo", "scikit-learn iris, leave-one-class-out")
+_tuning("blobs-loo", "8 anisotropic Gaussian clusters in 32-d, leave-one-cluster-out")
+_tuning("subspace-loo", "10 image-like classes near 5-d subspaces of R^64, leave-one-out")
+_tuning("scale-ovr", "20-d Gaussian normals, anomalies with twice the spread along 3 axes")
+_tuning("moons-loo", "2-d two moons and a blob, leave-one-component-out")
 # Each ADBench classical set under up to three protocols (README, "ADBench protocols"):
 # adbench-<name>: one-class (the FF study's default); adbench-native-<name>: ADBench's own;
 # adbench-pyod-<name>: PyOD's 2019 benchmark, for the ODDS sets of PyOD's table.
@@ -259,6 +275,8 @@ for _entry in adbench_manifest()[1]:
 #: Every stream dataset (suite ``stream``).
 STREAMS: tuple[str, ...] = tuple(n for n, s in DATASETS.items() if s.kind == "stream")
 
+#: Every tuning set (suite ``tuning``).
+TUNING_SETS: tuple[str, ...] = tuple(n for n in DATASETS.names() if n.startswith(PREFIX))
 #: Every ADBench classical set whose file has a pinned sha256 (the harness' ``adbench`` suite).
 ADBENCH_PINNED: tuple[str, ...] = tuple(e.name for e in adbench_manifest()[1] if e.sha256)
 #: The same sets under ADBench's own protocol (suite ``adbench-native``).

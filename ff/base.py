@@ -6,8 +6,9 @@ input tensor and the sample shape the network was fitted on, a clock synchronise
 device and the parameter count. :class:`BatchDetector` adds the template of batch training:
 ``build`` ahead of ``fit`` (so a memory meter around ``fit`` leaves out the parameters'
 allocation), ``fit`` timed by phase, the calibration of every layer's objective and of the
-``sum`` rule's scales, and ``score_rules`` / ``score_samples``. A batch detector writes only
-``_build`` (its network), ``_train`` (its optimizer steps) and ``_objective``.
+``sum`` rule's scales, and ``score_rules`` / ``score_samples`` (every rule of :func:`rules`).
+A batch detector writes only ``_build`` (its network), ``_train`` (its optimizer steps) and
+``_objective``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -56,11 +58,47 @@ def clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
-def rules(scores: Tensor, scale: Tensor) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class Calibration:
+    """Each layer's score distribution on the training normals: its sorted values (L, N) and
+    its mean and standard deviation (L,), for the calibrated rules of :func:`rules`."""
+
+    ordered: Tensor
+    mean: Tensor
+    std: Tensor
+
+    @classmethod
+    def of(cls, train_scores: Tensor) -> Calibration:
+        """From the training normals' per-layer scores (N, L)."""
+        columns = train_scores.T.contiguous()
+        return cls(
+            columns.sort(1).values,
+            columns.mean(1),
+            columns.std(1, unbiased=False).clamp_min(1e-12),
+        )
+
+    def cdf(self, scores: Tensor) -> Tensor:
+        """(N, L): per layer, the share of training normals whose score is <= each score."""
+        below = torch.searchsorted(self.ordered, scores.T.contiguous(), right=True)
+        return (below.double() / self.ordered.shape[1]).T
+
+
+def rules(
+    scores: Tensor, scale: Tensor, calibration: Calibration | None = None
+) -> dict[str, np.ndarray]:
     """Every scoring rule from per-layer scores (N, L): ``last``, ``sum`` (each layer divided
-    by its ``scale``, the mean absolute training score), ``layer1`` ... ``layerL``."""
+    by its ``scale``, the mean absolute training score), with a ``calibration`` the calibrated
+    rules ``zsum`` (each layer z-scored against its training normals' scores, summed),
+    ``rank`` and ``rankmax`` (the sum and the max over layers of each score's empirical CDF
+    value among the training normals' scores), then ``layer1`` ... ``layerL``."""
     cols = scores.cpu().numpy().astype(np.float64)
     out = {"last": cols[:, -1], "sum": (scores / scale).sum(1).cpu().numpy()}
+    if calibration is not None:
+        z = (scores - calibration.mean) / calibration.std
+        cdf = calibration.cdf(scores)
+        out["zsum"] = z.sum(1).cpu().numpy()
+        out["rank"] = cdf.sum(1).cpu().numpy()
+        out["rankmax"] = cdf.max(1).values.cpu().numpy()
     out |= {f"layer{k + 1}": cols[:, k] for k in range(cols.shape[1])}
     return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
@@ -144,6 +182,8 @@ class BatchDetector(NetworkDetector):
         self.history: History = {}  # per-epoch training curves, see ff.training.run_loop
         self.centre_eps_share: dict[str, float] = {}  # per trained SVDD layer
         self._built: tuple[tuple[int, ...], Any] | None = None
+        self._train_scores: Tensor | None = None  # (N, L), kept from fit for the calibration
+        self._calibration: Calibration | None = None  # derived when first scoring
 
     # ---- what a subclass writes -------------------------------------------------------------
     def _build(self, shape: tuple[int, ...], gen: torch.Generator) -> Any:
@@ -199,6 +239,7 @@ class BatchDetector(NetworkDetector):
             targets = dict(sorted({**trained, **later}.items()))
             train_scores = layer_scores(net, targets, x, batch)
             self._scale = train_scores.abs().mean(0).clamp_min(1e-12)
+            self._train_scores, self._calibration = train_scores, None
             self._net, self._targets = net, targets
             phases.end("calibrate")
             self.phase_seconds = phases.seconds
@@ -209,13 +250,20 @@ class BatchDetector(NetworkDetector):
         return self.score_rules(X)[self.hparams["score_layers"]]
 
     def score_rules(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Scores under every rule from one pass: ``last``, ``sum``, ``layer1`` ... ``layerL``."""
-        if self._net is None or self._scale is None:
+        """Scores under every rule from one pass (:func:`rules`): ``last``, ``sum``, ``zsum``,
+        ``rank``, ``rankmax``, ``layer1`` ... ``layerL``.
+
+        The calibrated rules' statistics are derived from the training normals' scores kept by
+        ``fit`` on the first call, not in ``fit``: a memory meter around ``fit`` sees training
+        and calibration only."""
+        if self._net is None or self._scale is None or self._train_scores is None:
             raise RuntimeError(f"{type(self).__name__} is not fitted: call fit first")
         x = self._tensor(X, fitting=False)
+        if self._calibration is None:
+            self._calibration = Calibration.of(self._train_scores)
         with deterministic():
             scores = layer_scores(self._net, self._targets, x, self._eval_batch)
-        return rules(scores, self._scale)
+        return rules(scores, self._scale, self._calibration)
 
     @property
     def _eval_batch(self) -> int:

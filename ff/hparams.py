@@ -46,9 +46,11 @@ TRAINING_KEYS = (
     "centre_eps",
     "variance_floor",
 )
+# the rules a batch network may declare as its headline (ff.base.rules; layer<k> is logged too)
+DECLARABLE_RULES = ("last", "sum", "zsum", "rank", "rankmax")
 CHOICES: dict[str, tuple[Any, ...]] = {
     "optimizer": ("adam", "sgd"),
-    "score_layers": ("last", "sum"),
+    "score_layers": DECLARABLE_RULES,
     "update": ("sequential", "fused"),
 }
 
@@ -230,7 +232,7 @@ def validate_deep_svdd(hp: dict[str, Any]) -> None:
             raise ValueError(f"{key} must be a number >= 0, got {hp[key]!r}")
     if not isinstance(hp["pretrain"], bool):
         raise ValueError(f"pretrain must be true or false, got {hp['pretrain']!r}")
-    check_choice("score_layers", hp["score_layers"], ("last", "sum"))
+    check_choice("score_layers", hp["score_layers"], DECLARABLE_RULES)
     if "nu" in hp and not 0.0 < hp["nu"] <= 1.0:
         raise ValueError(f"nu must lie in (0, 1], got {hp['nu']!r}")
     if "radius_warmup_epochs" in hp and not (

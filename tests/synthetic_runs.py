@@ -49,6 +49,20 @@ def _tags(detector: str, suite: str) -> dict[str, str]:
     }
 
 
+def trial_row(experiment: str, run_id: str, detector: str, dataset: str, cls, seed: int) -> dict:
+    """The columns every row of a tidy run table has: ids, status and the trial's params."""
+    return {
+        "run_id": run_id,
+        "experiment": experiment,
+        "run_name": schema.run_name(detector, dataset, cls, seed),
+        "status": "FINISHED",
+        "params.detector": detector,
+        "params.dataset": dataset,
+        "params.normal_class": str(cls),
+        "params.seed": str(seed),
+    }
+
+
 def memory_peak(detector: str, depth: int, seed: int) -> int:
     """Known peak of the memory study: FF flat; BP grows by one weight gradient and one
     batch x width activation per layer (4-byte floats); seeds differ by 4 KiB."""

@@ -93,7 +93,8 @@ def test_finished_runs_carry_the_whole_record(sweep, tmp_path):
         if trial["detector"] != "ff-hb-svdd-mlp":
             assert list(scores.columns) == ["index", "label", "score"]
             continue
-        rules = ["last", "sum", "layer1", "layer2", "layer3"]  # every rule, one network
+        # every rule, one network
+        rules = ["last", "sum", "zsum", "rank", "rankmax", "layer1", "layer2", "layer3"]
         assert list(scores.columns) == ["index", "label", "score", *(f"score.{r}" for r in rules)]
         assert scores["score"].equals(scores["score.sum"])  # FF's declared rule
         for rule in rules:
@@ -111,7 +112,7 @@ def test_finished_runs_carry_the_whole_record(sweep, tmp_path):
             assert 0 <= data.metrics[f"centre_eps_share.layer{k}"] <= 1
         assert data.tags[schema.TAG_COLLAPSED] == ""
         assert data.tags[schema.TAG_TWIN] == "bp-hb-svdd-mlp"
-        assert data.tags[schema.TAG_DETECTOR_VERSION] == "2"
+        assert data.tags[schema.TAG_DETECTOR_VERSION] == "3"
         assert data.metrics[schema.METRIC_N_PARAMS] > 0
 
 

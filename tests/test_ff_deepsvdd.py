@@ -49,7 +49,7 @@ def test_preset_has_ruffs_settings_and_is_registered(objective, arch):
     else:  # resolved by the input at fit time
         assert hp["ae_epochs"] is hp["ae_lr_milestones"] is hp["ae_weight_decay"] is None
     spec = DETECTORS.get(f"dsvdd-{objective}-{arch}")
-    assert spec.family == "dsvdd" and spec.version == 1 and spec.description
+    assert spec.family == "dsvdd" and spec.version == 2 and spec.description
     assert dict(spec.defaults) == hp
     assert spec.inputs == ("images" if arch == "cnn" else "any")
     assert DETECTORS.get(spec.twin).defaults["normalise"] is False
@@ -178,7 +178,8 @@ def test_cnn_presets_fit_and_score_mnist_and_cifar_shaped_images(objective, data
     det = DeepSVDD(objective, "cnn", batch_size=3, ae_batch_size=3, **TINY).fit(data)
     assert det.network == name and det.n_params == n_params  # Ruff's LeNet, bias-free
     rules = det.score_rules(data[:5])
-    assert set(rules) == {"last", "sum", *(f"layer{k}" for k in range(1, len(det._targets) + 1))}
+    layers = (f"layer{k}" for k in range(1, len(det._targets) + 1))
+    assert set(rules) == {"last", "sum", "zsum", "rank", "rankmax", *layers}
     assert all(v.shape == (5,) and np.isfinite(v).all() for v in rules.values())
     assert set(det.phase_seconds) == {"pretrain", "train", "calibrate"}
     assert det.n_pretrain_steps == 2 and det.n_steps == 2

@@ -16,6 +16,7 @@ NORMAL, TEST_X, TEST_Y = subspace_problem(0)
 SVDD = [o for o in ff.OBJECTIVES if o.endswith("svdd")]
 TRAINED = [m for m in ff.MODES if m != "untrained"]
 CNN_MODES = [m for m in ff.MODES if m not in ff.MEMORY_MODES]  # the memory twins: MLP only
+CALIBRATED = ["zsum", "rank", "rankmax"]
 
 
 def test_public_names():
@@ -95,13 +96,33 @@ def test_contract_and_hparams(mode):
 def test_every_rule_from_one_network(mode):
     det = ff.OneClassDetector("hb-svdd", "mlp", mode, widths=[16, 8, 4]).fit(NORMAL)
     rules = det.score_rules(TEST_X)
-    assert set(rules) == {"last", "sum", "layer1", "layer2", "layer3"}
+    assert list(rules) == ["last", "sum", *CALIBRATED, "layer1", "layer2", "layer3"]
     assert np.array_equal(rules["last"], rules["layer3"])
     assert np.array_equal(det.score_samples(TEST_X), rules[ff.DECLARED_RULE[mode]])
     train = det.score_rules(NORMAL)
     scale = [np.abs(train[f"layer{k}"]).mean() for k in (1, 2, 3)]
     expect = sum(rules[f"layer{k}"] / scale[k - 1] for k in (1, 2, 3))
     assert np.allclose(rules["sum"], expect, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["ff", "untrained"])
+def test_calibrated_rules_against_the_training_normals_scores(mode):
+    """zsum: each layer z-scored against its training normals' scores, summed; rank / rankmax:
+    the sum / max over layers of the share of training normals scoring at most as high."""
+    hp = {"widths": [16, 8, 4], **({} if mode == "untrained" else {"epochs": 2})}
+    det = ff.OneClassDetector("hb-svdd", "mlp", mode, **hp).fit(NORMAL)
+    rules, train = det.score_rules(TEST_X), det.score_rules(NORMAL)
+    layers = np.column_stack([rules[f"layer{k}"] for k in (1, 2, 3)])
+    ref = np.column_stack([train[f"layer{k}"] for k in (1, 2, 3)])
+    z = (layers - ref.mean(0)) / ref.std(0)
+    assert np.allclose(rules["zsum"], z.sum(1), rtol=1e-9, atol=1e-9)
+    cdf = (ref[None, :, :] <= layers[:, None, :]).mean(1)  # (test, layer)
+    assert np.array_equal(rules["rank"], cdf.sum(1))
+    assert np.array_equal(rules["rankmax"], cdf.max(1))
+    assert train["rankmax"].max() == 1.0 and (train["rankmax"] > 0).all()
+    # a declared calibrated rule is the headline, from the same fit
+    same = ff.OneClassDetector("hb-svdd", "mlp", mode, score_layers="rankmax", **hp)
+    assert np.array_equal(same.fit(NORMAL).score_samples(TEST_X), rules["rankmax"])
 
 
 @pytest.mark.parametrize("mode", ["bpl", "untrained"])
@@ -175,7 +196,7 @@ def test_cnn_runs(shape, objective, mode):
     hp = {} if mode == "untrained" else {"epochs": 1}
     det = ff.OneClassDetector(objective, "cnn", mode, batch_size=6, **hp).fit(X)
     rules = det.score_rules(X[:5])
-    assert len(rules) == 2 + len(det.hparams["channels"]) + 1
+    assert len(rules) == 5 + len(det.hparams["channels"]) + 1  # last, sum, 3 calibrated, layers
     assert all(s.shape == (5,) and np.isfinite(s).all() for s in rules.values())
     assert det.hparams["channels"] == ([8, 4] if shape[0] == 1 else [32, 64, 128])
     assert det.n_steps == (0 if mode == "untrained" else 2)

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from synthetic_runs import trial_row
 
 from core import schema
 from reports.analysis import decomposition
@@ -41,14 +42,7 @@ def _runs(rng: np.random.Generator) -> pd.DataFrame:
 
 def _row(det, family, dataset, cls, seed, rules, version) -> dict:
     return {
-        "run_id": f"{det}-{dataset}-{cls}-{seed}-{version}",
-        "experiment": "e",
-        "run_name": f"{det}/{dataset}/{cls}/s{seed}",
-        "status": "FINISHED",
-        "params.detector": det,
-        "params.dataset": dataset,
-        "params.normal_class": str(cls),
-        "params.seed": str(seed),
+        **trial_row("e", f"{det}-{dataset}-{cls}-{seed}-{version}", det, dataset, cls, seed),
         "tags.bench.family": family,
         "tags.bench.objective": "hb-svdd",
         "tags.bench.arch": "mlp",

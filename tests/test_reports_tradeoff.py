@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats as sps
+from synthetic_runs import trial_row
 
 from bench.plan import plan_sweep
 from bench.suites import (
@@ -43,15 +44,9 @@ MIB = 2**20
 
 def _row(prefix, dataset, cls, seed, depth, width, auroc, mem) -> dict:
     det = f"{prefix}-{OBJ}-mlp"
+    run_id = f"{det}-{dataset}-{cls}-{seed}-{depth}-{width}"
     return {
-        "run_id": f"{det}-{dataset}-{cls}-{seed}-{depth}-{width}",
-        "experiment": "bench-tradeoff",
-        "run_name": f"{det}/{dataset}/{cls}/s{seed}",
-        "status": "FINISHED",
-        "params.detector": det,
-        "params.dataset": dataset,
-        "params.normal_class": str(cls),
-        "params.seed": str(seed),
+        **trial_row("bench-tradeoff", run_id, det, dataset, cls, seed),
         "params.hp.batch_size": "128",
         "params.hp.max_steps": "64" if prefix != "untrained" else None,
         "tags.bench.family": FAMILY[prefix],

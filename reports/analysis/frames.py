@@ -3,7 +3,8 @@
 Aggregation order, used everywhere: runs of the same trial (detector, dataset,
 normal class, seed) are averaged first, then normal classes are averaged per
 (detector, dataset, seed), then mean and sample standard deviation (ddof=1) are
-taken over seeds. Only FINISHED runs outside the study suites enter the main tables.
+taken over seeds. Only FINISHED runs outside the study suites (and off the tuning sets) enter
+the main tables.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from reports.analysis.runs import FINISHED, METRICS, SKIPPED, metric, param, tag
 MEMORY_SUITE = "memory"
 MEMORY_SUITES = (MEMORY_SUITE, "memory-adam")  # plain SGD, then Adam: the same sweep
 TRADEOFF_SUITES = ("tradeoff", "tradeoff-images")
-# studies with their own sections: a grid of network sizes per detector, not one detector
-STUDY_SUITES = (*MEMORY_SUITES, *TRADEOFF_SUITES)
+# the tuned networks' selection problems (datasets tune-*, bench.selection): never reported
+TUNING_SUITE = "tuning"
+TUNING_PREFIX = "tune-"
+# left out of the accuracy tables and findings: the studies, which have their own sections (a
+# grid of network sizes per detector, not one detector), and the tuning sets
+STUDY_SUITES = (*MEMORY_SUITES, *TRADEOFF_SUITES, TUNING_SUITE)
 TRIAL_KEYS = ["detector", "dataset", "normal_class", "seed"]
 MISSING = "—"  # no value: the mark every table and sentence prints
 
@@ -104,9 +109,10 @@ def _newest_memory(s: pd.DataFrame) -> pd.DataFrame:
 
 
 def main_trials(runs: pd.DataFrame) -> pd.DataFrame:
-    """Every run of the main suites (not the memory or trade-off studies), any status."""
+    """Every run of the main suites (not the memory or trade-off studies, nor a tuning set in
+    any suite), any status."""
     s = simple(runs)
-    return s[~s["suite"].isin(STUDY_SUITES)]
+    return s[~s["suite"].isin(STUDY_SUITES) & ~s["dataset"].str.startswith(TUNING_PREFIX)]
 
 
 def finished(runs: pd.DataFrame) -> pd.DataFrame:

@@ -119,11 +119,11 @@ class FamilyRanking:
     holm: list[float]
 
 
-def family_ranking(
-    runs: pd.DataFrame, datasets: list[str], families: tuple[str, ...] = ("ff", "bp", "pyod")
-) -> FamilyRanking | None:
-    """Best FF vs best BP vs best PyOD, each chosen once by mean AUROC over ``datasets``
-    (not per block, which would favour the family with most members), compared per block."""
+def best_members(
+    runs: pd.DataFrame, datasets: list[str], families: tuple[str, ...]
+) -> dict[str, str]:
+    """Per family, its detector with the highest mean AUROC over ``datasets`` among those with
+    a value on every dataset: chosen once, not per block."""
     f = finished(runs)
     fam = f.groupby("detector")["family"].first()
     means = mean_over_datasets(cells(runs, "auroc"), datasets)
@@ -133,6 +133,15 @@ def family_ranking(
         members = [d for d in means.index if fam.get(d) == family]
         if members:
             best[family] = max(members, key=lambda d: (means.loc[d, "mean"], d))
+    return best
+
+
+def family_ranking(
+    runs: pd.DataFrame, datasets: list[str], families: tuple[str, ...] = ("ff", "bp", "pyod")
+) -> FamilyRanking | None:
+    """Best FF vs best BP vs best PyOD, each chosen once by mean AUROC over ``datasets``
+    (not per block, which would favour the family with most members), compared per block."""
+    best = best_members(runs, datasets, families)
     if len(best) < 2:
         return None
     b = blocks(runs)

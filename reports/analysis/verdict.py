@@ -4,8 +4,10 @@ Per group of blocks (a suite's datasets of one data protocol, e.g. embedded one-
 embedded leave-one-class-out) and per trained network detector, two controls:
 
 - **untrained**: ``untrained-<objective>-<arch>``, the same network, seed and scoring rule with
-  zero training steps. It is a control only where the two networks are the same: every
-  hyperparameter the control logged (``hp.*`` but the scoring rule) has the detector's value.
+  zero training steps (for a detector with a name suffix, e.g. ``ff-goodness-mlp-tuned``, the
+  control with the same suffix first). It is a control only where the two networks are the
+  same: every hyperparameter the control logged (``hp.*`` but the scoring rule) has the
+  detector's value.
   Otherwise (``bpl-*-nonorm``: no length normalisation; ``dsvdd-*``: another network) there is
   no untrained control, and the report says why.
 - **input norm**: ``ref-input-norm``, the squared norm of the preprocessed input.
@@ -34,6 +36,7 @@ TRAINED_FAMILIES = ("ff", "bp", "bpl", "dsvdd")
 INPUT_NORM = "ref-input-norm"
 UNTRAINED = "untrained"
 _RULE = schema.HPARAM_PREFIX + "score_layers"
+_NO_RUN = "no run of"
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,7 @@ def _untrained(
     """``det``'s headline AUROC against its untrained control read with the same rule
     (``f``: the finished main-suite trials)."""
     row = f[f["detector"] == det].iloc[0]
-    control = f"{UNTRAINED}-{row['objective']}-{row['arch']}"
-    why = _differs(runs, det, control)
+    control, why = _control(runs, det, f"{row['objective']}-{row['arch']}")
     ctrl = f"{control}:{rule}"
     if not why and ctrl not in by_rule:
         why = f"no finished run of {control} logged auroc.{rule}"
@@ -155,13 +157,25 @@ def _untrained(
     return _against(det, control, rule, _column(blocks, det), by_rule[ctrl])
 
 
+def _control(runs: pd.DataFrame, det: str, core: str) -> tuple[str, str]:
+    """``det``'s untrained control and why it is none (""): ``untrained-<core><suffix>`` with
+    ``det``'s name suffix (``-tuned``) where that control ran, else ``untrained-<core>``."""
+    base = f"{UNTRAINED}-{core}"
+    suffix = det.partition(f"-{core}")[2]
+    if suffix:
+        why = _differs(runs, det, base + suffix)
+        if not why.startswith(_NO_RUN):
+            return base + suffix, why
+    return base, _differs(runs, det, base)
+
+
 def _differs(runs: pd.DataFrame, det: str, control: str) -> str:
     """Why ``control`` is not ``det`` untrained: the first hyperparameter they differ in."""
     dcol = param(schema.PARAM_DETECTOR)
     done = runs[runs["status"] == FINISHED]
     mine, theirs = done[done[dcol] == det], done[done[dcol] == control]
     if theirs.empty:
-        return f"no run of {control}"
+        return f"{_NO_RUN} {control}"
     prefix = param(schema.HPARAM_PREFIX)
     for col in sorted(c for c in runs.columns if c.startswith(prefix) and c != param(_RULE)):
         want = set(theirs[col].dropna().astype(str))

@@ -10,6 +10,7 @@ Adding a section: one module here plus one entry in ``SECTIONS``. The modules no
 from reports.sections import (
     ablation,
     appendix,
+    best,
     cost,
     findings,
     memory,
@@ -19,6 +20,7 @@ from reports.sections import (
     setup,
     stream,
     tradeoff,
+    tuned,
     twins,
     verdict,
 )
@@ -26,6 +28,8 @@ from reports.sections import (
 SECTIONS = (
     findings,
     verdict,
+    best,
+    tuned,
     setup,
     metrics,
     twins,

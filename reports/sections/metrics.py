@@ -13,6 +13,7 @@ from reports.analysis.context import Context
 from reports.analysis.frames import (
     MISSING,
     STUDY_SUITES,
+    TUNING_PREFIX,
     cells,
     chance_share,
     detector_order,
@@ -31,7 +32,8 @@ from reports.render.table import Table
 AGGREGATION = (
     "Aggregation: runs of one trial (detector, dataset, normal class, seed) are averaged, then "
     "normal classes are averaged per seed, then mean ± sample std (ddof=1) over seeds. Only "
-    f"{FINISHED} runs outside the study suites ({', '.join(STUDY_SUITES)}) count. "
+    f"{FINISHED} runs outside the study suites ({', '.join(STUDY_SUITES)}) and off the tuning "
+    f"sets ({TUNING_PREFIX}*) count. "
     "Column `mean`: the mean over the suite's datasets of the per-dataset means (for AUROC "
     "this is the report's one definition of mean AUROC, used by every table). Rank: "
     "average rank over blocks (dataset, normal class; seeds averaged), 1 = best, among the "

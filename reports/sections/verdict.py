@@ -8,7 +8,7 @@ from __future__ import annotations
 from reports.analysis.context import Context
 from reports.analysis.frames import MISSING
 from reports.analysis.headlines import Headline, Versus
-from reports.analysis.paired import is_significant, smallest_p
+from reports.analysis.paired import Paired, is_significant, smallest_p
 from reports.analysis.verdict import ALPHA, TRAINED_FAMILIES, Group, Test
 from reports.render.document import Document, anchor
 from reports.render.formats import number, p_value, signed
@@ -31,9 +31,10 @@ def write(doc: Document, ctx: Context) -> None:
     doc.add(
         "Did training help? Per group (a suite's datasets of one data protocol), every trained "
         "network's headline AUROC against two controls: its **untrained** control "
-        "(`untrained-<objective>-<arch>`: the same network and seed with zero training steps, "
-        "read with the detector's scoring rule; a control only where every hyperparameter it "
-        "logged equals the detector's) and the **input norm** (`ref-input-norm`, the squared "
+        "(`untrained-<objective>-<arch>`, for a `*-tuned` network `untrained-<objective>-"
+        "<arch>-tuned`: the same network and seed with zero training steps, read with the "
+        "detector's scoring rule; a control only where every hyperparameter it logged equals "
+        "the detector's) and the **input norm** (`ref-input-norm`, the squared "
         "norm of the preprocessed input). Unit: blocks (dataset, normal class), seeds "
         "averaged first; AUROC columns are the report's mean (over datasets of per-dataset "
         "means) over the blocks both sides have; Δ is the median over blocks of detector − "
@@ -93,12 +94,16 @@ def controls_line(groups: list[Group]) -> str:
     return " ".join(parts)
 
 
-def effect(t: Test) -> str:
+def interval(r: Paired | None) -> str:
     """``+0.123 [+0.050, +0.200]``: median Δ over blocks and its 95% bootstrap interval."""
-    r = t.result
     if r is None:
         return MISSING
     return f"{signed(r.median_diff)} [{signed(r.ci_low)}, {signed(r.ci_high)}]"
+
+
+def effect(t: Test) -> str:
+    """A verdict test's median Δ and interval (:func:`interval`)."""
+    return interval(t.result)
 
 
 def table(group: Group) -> Table:
@@ -183,10 +188,7 @@ def sentence(group: Group) -> str:
 
 def delta(v: Versus) -> str:
     """``+0.012 [−0.003, +0.020]``: median Δ (FF − other) with its 95% bootstrap interval."""
-    if v.result is None:
-        return MISSING
-    r = v.result
-    return f"{signed(r.median_diff)} [{signed(r.ci_low)}, {signed(r.ci_high)}]"
+    return interval(v.result)
 
 
 def p_versus(v: Versus) -> str:

@@ -1,0 +1,91 @@
+"""The written procedure behind the tuned networks (``ff-<objective>-mlp-tuned``,
+``bp-<objective>-mlp-tuned``, ``untrained-<objective>-mlp-tuned``; docs/detectors.md,
+"Tuned networks").
+
+For each objective and family (FF and its same-loss twin, separately, the same grid, budget
+and problems), every configuration of ``bench.selection.grid()`` is trained on each tuning
+split's held-out cluster problem and scored under every declarable rule; the (configuration,
+rule) with the highest mean held-out cluster AUROC is the preset (``bench.selection``). The
+tuning sets (``tune-*``) are in no reported suite, and the selection reads their training
+normals only. Writes ``ff/tuned.json`` (the registry reads it) and prints the choice.
+Run (about 12 minutes on one core): ``python benchmarks/select_networks.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+from bench import selection  # noqa: E402
+from datasets import DATASETS, TUNING_SETS, load_split  # noqa: E402
+from ff.hparams import DECLARABLE_RULES  # noqa: E402
+from ff.presets import TUNED_FILE  # noqa: E402
+
+SPLITS_PER_SET = 4  # seeds 0-3, the held-out classes in turn: the time box
+COMMAND = "python benchmarks/select_networks.py"
+SHOWN = 5
+
+
+def tuning_splits() -> list[tuple[str, int, str]]:
+    """(tuning set, seed, normal class): seed i with the set's i-th class (cycling)."""
+    out = []
+    for name in TUNING_SETS:
+        classes = DATASETS.get(name).normal_classes
+        out += [(name, i, str(classes[i % len(classes)])) for i in range(SPLITS_PER_SET)]
+    return out
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    chosen_splits = tuning_splits()
+    splits = [load_split(name, cls, seed) for name, seed, cls in chosen_splits]
+    configs = selection.grid()
+
+    def done(what: str) -> None:
+        print(f"  {time.perf_counter() - start:6.0f} s  {what}", file=sys.stderr, flush=True)
+
+    result = selection.select(splits, configs, seed=0, done=done)
+    record = {
+        "command": COMMAND,
+        "procedure": "per objective and family (ff, bp), the same grid, budget and problems: "
+        "every configuration trained on each tuning split's held-out cluster problem and "
+        "scored under every declarable rule; the (configuration, rule) with the highest "
+        "mean criterion is the preset (ties: the first in grid order). The untrained control "
+        "is the ff preset's network with zero steps. No label of any kind is read.",
+        "criterion": selection.CRITERION,
+        "search_space": {
+            "optimizer, lr": [list(o) for o in selection.OPTIMIZERS],
+            "widths": [list(w) for w in selection.WIDTHS],
+            "score_layers": list(DECLARABLE_RULES),
+        },
+        "budget": selection.BUDGET,
+        "tuning_splits": [list(s) for s in chosen_splits],
+        **result,
+    }
+    TUNED_FILE.write_text(json.dumps(record, indent=1) + "\n")
+    for objective, by_family in result["candidates"].items():
+        for family, ranked in by_family.items():
+            print(f"{family}-{objective}-mlp: best {SHOWN} of {len(ranked)} candidates")
+            for c in ranked[:SHOWN]:
+                print(f"  {_label(c)}  criterion {c['criterion']:.4f}")
+            sets = ", ".join(f"{k} {v:.3f}" for k, v in ranked[0]["per_set"].items())
+            print(f"  chosen, per tuning set: {sets}")
+    minutes = (time.perf_counter() - start) / 60
+    print(f"{len(splits)} tuning splits, {len(configs)} configurations; {minutes:.1f} min")
+    print(f"written: {Path(TUNED_FILE).name}")
+
+
+def _label(c: dict) -> str:
+    return f"{c['optimizer']} lr {c['lr']:g}, widths {c['widths']}, rule {c['score_layers']}"
+
+
+if __name__ == "__main__":
+    main()
