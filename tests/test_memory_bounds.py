@@ -1,23 +1,29 @@
 """FF's peak training memory stays flat in depth; its backprop twins' grows by a layer's graph
 per layer. The bounds below are derived from what each rule must hold, not read off one
-machine, and are checked in fresh processes under several allocator settings and both CPU
-meters, so a pass that depends on one allocator's rounding is caught here.
+machine.
 
 The network (``tests/memory_probe.py``): an MLP of ``depth`` layers, each WIDTH wide, on WIDTH
-input features, batch BATCH, float32, plain SGD (no optimizer state), depths 2 and 8.
+input features, batch BATCH, float32, plain SGD (no optimizer state), depths 2 and 8. One
+ACTIVATION is a (BATCH, WIDTH) float32 tensor.
 
-- One layer's **graph** holds at least two saved (BATCH, WIDTH) activations: the linear
-  layer's input and its activation's input (the length normalisation between layers saves
-  more). So backprop, which keeps every layer's graph until the backward pass, grows by at
-  least 2 activations per added layer: from depth 2 to 8, at least 6 layers' graphs (0.8 of
-  that, for what the allocator may reuse).
-- **FF** holds one layer's graph at a time, plus that layer's weight gradient while it steps.
-  Its peak is set by the largest layer: at depth 2 there is no middle layer (the first has no
-  normalised input, the last no activation), so at depth 8 the largest layer's graph may hold
-  up to a layer's activations more; and the step's weight gradient may be alive beside it.
-  From depth 2 to 8 FF may therefore grow by one layer's graph plus one weight gradient; the
-  per-layer bookkeeping (each layer's batch statistic and centre, O(BATCH + WIDTH) floats) is
-  about 1% of that. FF keeping every layer's graph would grow by 6 graphs, 4 times the bound.
+Two checks:
+
+- **What autograd holds** (exact, no allocator involved): the saved tensors of every live graph,
+  counted by storage. An FF layer's graph holds 3 activations (the linear layer's normalised
+  input, the ReLU's output, the loss's difference from the centre; its input is detached, so
+  the normalisation saves nothing). FF holds one layer's graph at a time, so its peak is 3
+  activations at any depth; backprop keeps every layer's graph (and the normalisations'), so
+  from depth 2 to 8 it grows by at least 6 such graphs.
+- **What the heap holds** (the malloc and memray meters, in fresh processes under several
+  allocator settings, so a pass that depends on one allocator's rounding is caught here). FF's
+  peak at depth 8 is set by one middle layer's step: its graph (3 activations), its input (the
+  previous layer's output, alive while the layer runs) and the backward pass's gradient of an
+  activation (2 more), and the layer's weight gradient. The depth-2 peak holds at least none of
+  that, and BLAS scratch is the same at both depths (same matrix shapes), so FF may grow by at
+  most that much: 6 activations at this shape (measured: 0.24 MB here, 0.79-0.94 MB on CI's
+  machine). FF keeping every layer's graph grows by about 4.7-5.1 MB, 3 times the bound.
+  Backprop grows by at least 0.8 of 6 layers' graphs of 2 activations (what the allocator may
+  reuse), and holds that much more than FF at the same depth.
 """
 
 from __future__ import annotations
@@ -29,19 +35,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from memory_probe import BATCH, DEPTHS, WIDTH  # pytest puts tests/ on sys.path
+from memory_probe import BATCH, DEPTHS, WIDTH, graph_peaks  # pytest puts tests/ on sys.path
 
 from bench import allocmeter
 from bench.meters import MALLOC, MEMRAY
 
 FLOAT = 4
 ACTIVATION = BATCH * WIDTH * FLOAT  # one saved (BATCH, WIDTH) float32 tensor
+FF_LAYER_GRAPH = 3 * ACTIVATION  # normalised input, ReLU output, difference from the centre
 GRAPH_PER_LAYER = 2 * ACTIVATION  # at least: a linear layer's input and its activation's input
 WEIGHT_GRAD = WIDTH * WIDTH * FLOAT
 ADDED = DEPTHS[1] - DEPTHS[0]  # layers added from the shallow to the deep network
 
 BP_GROWTH_FLOOR = 0.8 * ADDED * GRAPH_PER_LAYER  # every added layer's graph is kept
-FF_GROWTH_BOUND = GRAPH_PER_LAYER + WEIGHT_GRAD  # one layer's graph and weight gradient
+# one middle layer's step: its graph, its input and an activation's gradient, its weight gradient
+FF_GROWTH_BOUND = FF_LAYER_GRAPH + 2 * ACTIVATION + WEIGHT_GRAD
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {  # (meter, environment): glibc's arenas and trim, threads (BLAS scratch)
@@ -65,6 +73,16 @@ def probe(meter: str, extra: dict[str, str]) -> dict[str, float]:
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["meters"] == [meter]
     return got["peaks"]
+
+
+def test_autograd_holds_one_ff_layer_graph_at_a_time_and_every_bp_layer_graph():
+    held = graph_peaks()
+    shallow, deep = DEPTHS
+    for kind, twins in (("fit", ("bp", "bpl")), ("online", ("bp",))):
+        assert held[f"{kind}.ff{shallow}"] == held[f"{kind}.ff{deep}"] == FF_LAYER_GRAPH, kind
+        for twin in twins:
+            growth = held[f"{kind}.{twin}{deep}"] - held[f"{kind}.{twin}{shallow}"]
+            assert growth >= ADDED * FF_LAYER_GRAPH, (kind, twin, growth)
 
 
 @pytest.mark.parametrize("setting", list(SETTINGS))
