@@ -153,6 +153,13 @@ class LocalExecutor:
 
     def __init__(self, workers: int):
         self.workers = max(1, workers)
+        self._ctx = mp.get_context("fork" if allocmeter.active() else "spawn")
+
+    def prepare(self, trials: Sequence[Trial]) -> None:
+        """Before the sweep's clocks: a driver that forks its workers imports their detectors'
+        code once here, so the workers inherit it instead of importing it on a first trial."""
+        if self._ctx.get_start_method() == "fork":
+            preload(t.detector for t in trials)
 
     def run(
         self, trials: Sequence[Trial], options: RunOptions, claim: Claim | None = None
@@ -161,11 +168,9 @@ class LocalExecutor:
         order. Each trial is claimed just before it is handed to a worker."""
         if not trials:
             return
-        # A driver that already carries the heap meter forks its workers (no imports to
-        # repeat); otherwise workers are spawned with the meter preloaded.
-        ctx = mp.get_context("fork" if allocmeter.active() else "spawn")
-        if ctx.get_start_method() == "fork":
-            preload(t.detector for t in trials)  # once here, not once per worker
+        # A driver that already carries the heap meter forks its workers (with the code that
+        # ``prepare`` imported); otherwise workers are spawned with the meter preloaded.
+        ctx = self._ctx
         pending = deque(trials)
         slots = [_Slot(ctx, options) for _ in range(min(self.workers, len(trials)))]
 

@@ -76,6 +76,7 @@ class SweepSummary:
     wall_seconds: float = 0.0
     busy_seconds: float = 0.0  # sum of fit and score seconds
     driver_cpu_seconds: float = 0.0  # the driver's CPU while the trials ran: claims, records
+    preload_cpu_seconds: float = 0.0  # the driver's CPU importing detector code before that
     auroc: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     def overhead(self, workers: int) -> float:
@@ -134,6 +135,11 @@ def run_sweep(
         return {**_spec_tags(trial), **file_tags}
 
     start, cpu = time.perf_counter(), time.process_time()
+    prepare = getattr(executor, "prepare", None)
+    if prepare is not None and todo:
+        prepare(todo)
+        summary.preload_cpu_seconds = time.process_time() - cpu
+        cpu = time.process_time()
     results = executor.run(todo, options, claim=claim)
     try:
         with store.holding_claims():
