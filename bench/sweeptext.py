@@ -48,7 +48,7 @@ def print_summary(summary: Any, store: Any, workers: int) -> None:
             f"{summary.busy_seconds:.1f} s, harness overhead {summary.overhead(workers):.1%}; "
             f"driver CPU {summary.driver_cpu_seconds:.1f} s (claims, results, MLflow writes)"
             + (f", {summary.preload_cpu_seconds:.1f} s before (detector code imported once "
-               "for the forked workers)" if summary.preload_cpu_seconds else "")
+               "for the forked workers)" if summary.preload_cpu_seconds >= 0.05 else "")
         )
     if summary.elsewhere:
         print(
