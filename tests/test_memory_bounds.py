@@ -10,7 +10,7 @@ Two checks:
 
 - **What autograd holds** (exact, no allocator involved): the saved tensors of every live graph,
   counted by storage. An FF layer's graph holds 3 activations (the linear layer's normalised
-  input, the ReLU's output, the loss's difference from the centre; its input is detached, so
+  input, the LeakyReLU's output, the loss's difference from the centre; its input is detached, so
   the normalisation saves nothing). FF holds one layer's graph at a time, so its peak is 3
   activations at any depth; backprop keeps every layer's graph (and the normalisations'), so
   from depth 2 to 8 it grows by at least 6 such graphs.
@@ -42,7 +42,7 @@ from bench.meters import MALLOC, MEMRAY
 
 FLOAT = 4
 ACTIVATION = BATCH * WIDTH * FLOAT  # one saved (BATCH, WIDTH) float32 tensor
-FF_LAYER_GRAPH = 3 * ACTIVATION  # normalised input, ReLU output, difference from the centre
+FF_LAYER_GRAPH = 3 * ACTIVATION  # normalised input, LeakyReLU output, difference from the centre
 GRAPH_PER_LAYER = 2 * ACTIVATION  # at least: a linear layer's input and its activation's input
 WEIGHT_GRAD = WIDTH * WIDTH * FLOAT
 ADDED = DEPTHS[1] - DEPTHS[0]  # layers added from the shallow to the deep network
