@@ -50,8 +50,9 @@ def selection_record(objective: str, mode: str) -> str:
     """The selection behind ``mode``'s preset as compact JSON (logged with every run):
     procedure, criterion, search space, budget, tuning splits, command, chosen values."""
     record = {k: _record()[k] for k in _RECORD_KEYS}
-    record["chosen"] = _chosen(objective, mode)
     if mode == "untrained":  # the FF preset's network and rule, not its training
         record["chosen"] = tuned_hparams(objective, mode)
         record["control_of"] = f"{_CONTROL_OF}-{objective}-mlp-tuned"
+    else:
+        record["chosen"] = _chosen(objective, mode)
     return json.dumps(record, separators=(",", ":"))

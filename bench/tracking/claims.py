@@ -112,11 +112,13 @@ def sqlite_trial_runs(db: Path, experiment_id: str, hash_tag: str, key: str) -> 
             "AND r.lifecycle_stage = 'active'",
             (hash_tag, key, int(experiment_id)),
         ).fetchall()
-        out = []
-        for run_id, status, start in rows:
-            tags = con.execute(
-                "SELECT key, value FROM tags WHERE run_uuid = ? AND key IN (?, ?)",
-                (run_id, TAG_CLAIM_OWNER, TAG_CLAIM_HEARTBEAT),
-            ).fetchall()
-            out.append(TrialRun(run_id, status, int(start or 0), dict(tags)))
-    return out
+        tags: dict[str, dict[str, str]] = {run_id: {} for run_id, _, _ in rows}
+        if rows:
+            marks = ", ".join("?" * len(rows))
+            for run_id, k, v in con.execute(
+                f"SELECT run_uuid, key, value FROM tags WHERE key IN (?, ?) "
+                f"AND run_uuid IN ({marks})",
+                (TAG_CLAIM_OWNER, TAG_CLAIM_HEARTBEAT, *tags),
+            ):
+                tags[run_id][k] = v
+    return [TrialRun(r, status, int(start or 0), tags[r]) for r, status, start in rows]
