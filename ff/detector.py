@@ -77,8 +77,6 @@ class OneClassDetector(BatchDetector):
         check_known(hp, hparams, f" for {mode}-{objective}-{arch}")
         hp.update({k: _plain(v) for k, v in hparams.items()})
         validate(hp)
-        if arch != "mlp" and hp.get("pretrain", "none") != "none":
-            raise ValueError(f"pretrain {hp['pretrain']!r} is defined for the mlp only")
         self.objective, self.arch, self.mode = objective, arch, mode
         super().__init__(seed, device, hp)
         self.collapsed: list[str] = []  # goodness layers below COLLAPSE_GOODNESS
@@ -109,6 +107,11 @@ class OneClassDetector(BatchDetector):
             return own
         others = [(m.score_rules(X), m.train_rules()) for m in self.members]
         return combine([(own, self.train_rules()), *others])
+
+    @property
+    def n_params(self) -> int:
+        """Trainable parameters of the network, of every network for an ensemble."""
+        return super().n_params + sum(m.n_params for m in self.members)
 
     # ---- training ---------------------------------------------------------------------------
     def _objective(self) -> Objective:
@@ -175,7 +178,8 @@ class OneClassDetector(BatchDetector):
         hp = self.hparams
         cfg = LoopConfig(hp["epochs"], hp["max_steps"], hp["batch_size"], 1, 1)
         opt = (hp["optimizer"], hp["lr"], hp["weight_decay"])
-        return pretrain(net, x, self.mode == "ff", cfg, opt, gen, self.history)
+        layerwise = self.mode == "ff"
+        return pretrain(net, x, layerwise, cfg, opt, gen, self.history, hp["leaky_slope"])
 
     def _diagnose(self, trained: Targets) -> None:
         """Centre-eps shares of trained SVDD layers; goodness layers that collapsed."""

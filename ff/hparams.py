@@ -151,6 +151,8 @@ def validate(hp: dict[str, Any]) -> None:
         raise ValueError(
             f"checkpoint_layers must be None or a positive int, got {hp['checkpoint_layers']!r}"
         )
+    if hp.get("pretrain", "none") != "none" and "widths" not in hp:
+        raise ValueError(f"pretrain {hp['pretrain']!r} is defined for the mlp only")
     cap = hp.get("max_steps")
     if cap is not None and not positive_int(cap):
         raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")

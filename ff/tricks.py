@@ -52,7 +52,7 @@ def combine(
     return out
 
 
-def _relative_error(rec: Tensor, x: Tensor) -> Tensor:
+def relative_error(rec: Tensor, x: Tensor) -> Tensor:
     """Squared reconstruction error over the squared input norm (batch means)."""
     err = (rec - x).pow(2).reshape(len(x), -1).sum(1).mean()
     return err / x.detach().pow(2).reshape(len(x), -1).sum(1).mean().clamp_min(1e-12)
@@ -66,25 +66,22 @@ def pretrain(
     optimizer: tuple[str, float, float],
     gen: torch.Generator,
     history: History,
+    slope: float = 0.01,
 ) -> int:
     """Autoencoder pretraining of ``net`` on ``x`` (module docstring): ``layerwise`` (FF) or
-    end to end; ``optimizer`` is (name, lr, weight decay); decoders initialised and batches
-    shuffled from ``gen``. ``history`` gets ``pretrain_loss`` per epoch (the mean over
-    batches of the summed losses); returns the number of steps."""
+    end to end; ``optimizer`` is (name, lr, weight decay); decoders (:func:`decoders`, the
+    end-to-end one with LeakyReLU of ``slope``) initialised and batches shuffled from
+    ``gen``. ``history`` gets ``pretrain_loss`` per epoch (the mean over batches of the summed
+    losses); returns the number of steps."""
     name, lr, decay = optimizer
-    widths = [_width(layer) for layer in net.layers]
+    decs = decoders(net, x.shape[1], layerwise, slope)
+    init_weights(decs, gen, xavier_convs=False)  # on the CPU, where ``gen`` lives
+    decs.to(x.device)
     if layerwise:
-        dims = [x.shape[1], *widths[:-1]]
-        decoders = nn.ModuleList(
-            nn.Linear(w, d, bias=False) for w, d in zip(widths, dims, strict=True)
-        )
-        layers = zip(net.layers, decoders, strict=True)
+        layers = zip(net.layers, decs, strict=True)
         pairs = [[*layer.parameters(), *dec.parameters()] for layer, dec in layers]
     else:
-        decoders = nn.ModuleList([MLPDecoder(x.shape[1], widths, _slope(net))])
-        pairs = [[*net.parameters(), *decoders.parameters()]]
-    decoders.to(x.device)
-    init_weights(decoders, gen, xavier_convs=False)
+        pairs = [[*net.parameters(), *decs.parameters()]]
     opts = [make_optimizer(p, name, lr, decay) for p in pairs]
     net.train()
     steps = 0
@@ -95,9 +92,9 @@ def pretrain(
             if cfg.max_steps is not None and steps >= cfg.max_steps:
                 break
             if layerwise:
-                losses.append(_layerwise_step(net, decoders, opts, x[idx]))
+                losses.append(_layerwise_step(net, decs, opts, x[idx]))
             else:
-                loss = _relative_error(decoders[0](net(x[idx])), x[idx])
+                loss = relative_error(decs[0](net(x[idx])), x[idx])
                 loss.backward()
                 opts[0].step()
                 opts[0].zero_grad()
@@ -110,6 +107,17 @@ def pretrain(
     return steps
 
 
+def decoders(net: LayerStack, in_dim: int, layerwise: bool, slope: float) -> nn.ModuleList:
+    """The pretraining decoders of an MLP ``net`` on ``in_dim`` features, uninitialised:
+    ``layerwise``, one bias-free linear map per layer back to that layer's input; else one
+    mirrored decoder of the whole stack (``ff.autoencoder.MLPDecoder``)."""
+    widths = [_width(layer) for layer in net.layers]
+    if layerwise:
+        dims = [in_dim, *widths[:-1]]
+        return nn.ModuleList(nn.Linear(w, d, bias=False) for w, d in zip(widths, dims, strict=True))
+    return nn.ModuleList([MLPDecoder(in_dim, widths, slope)])
+
+
 def _layerwise_step(net: LayerStack, decoders: nn.ModuleList, opts: list, x: Tensor) -> float:
     """Every layer reconstructs its own input (detached, normalised as the stack does)."""
     total, h = 0.0, x
@@ -118,7 +126,7 @@ def _layerwise_step(net: LayerStack, decoders: nn.ModuleList, opts: list, x: Ten
         if k and net.normalise:
             inp = length_normalise(inp)
         h = layer(inp)
-        loss = _relative_error(dec(h), inp)
+        loss = relative_error(dec(h), inp)
         loss.backward()
         opts[k].step()
         opts[k].zero_grad()
@@ -131,8 +139,3 @@ def _width(layer: nn.Module) -> int:
     if not linears:
         raise ValueError("autoencoder pretraining is defined for the mlp only")
     return linears[-1].out_features
-
-
-def _slope(net: LayerStack) -> float:
-    leaky = [m for m in net.modules() if isinstance(m, nn.LeakyReLU)]
-    return leaky[0].negative_slope if leaky else 0.01
