@@ -177,6 +177,12 @@ TRICKS: dict[str, dict[str, Any]] = {
     "deep": {"widths": [1024, 1024, 1024]},
 }
 WIDTH_TRICKS = ("wide", "deep")  # on the chosen configuration only
+STAGE_TWO = (
+    "every trick alone on top of the stage-1 choice and (all but the width tricks) of the "
+    "default configuration, on the same problems, under every declarable rule; the choice "
+    "stays stage 1's unless a trick's best candidate has a higher criterion (then the best "
+    "such candidate)."
+)
 
 
 def trick_grid(

@@ -39,6 +39,7 @@ SPLITS_PER_SET = 4  # seeds 0-3, the held-out classes in turn: the time box
 COMMAND = "python benchmarks/select_networks.py"
 TRICKS_COMMAND = f"{COMMAND} && {COMMAND} --tricks"
 SHOWN = 5
+STAGE_TWO = "Stage 2 (--tricks): "
 
 
 def tuning_splits() -> list[tuple[str, int, str]]:
@@ -111,6 +112,8 @@ def stage_two(splits: list, chosen_splits: list, default: dict, done, start: flo
     result = selection.select_tricks(splits, stage1, default, seed=0, done=done)
     record["chosen"], record["tricks"] = result["chosen"], result["tricks"]
     record["command"] = TRICKS_COMMAND
+    stage1_text = record["procedure"].split(STAGE_TWO)[0].rstrip()
+    record["procedure"] = f"{stage1_text} {STAGE_TWO}{selection.STAGE_TWO}"
     record["search_space"]["tricks (stage 2)"] = {
         "tricks": selection.TRICKS,
         "on": "the stage-1 choice (every trick) and the default configuration (all but "
