@@ -209,12 +209,14 @@ def select_tricks(
     default: Mapping[str, Any],
     seed: int = 0,
     done: Callable[[str], None] | None = None,
+    candidates: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] | None = None,
 ) -> dict[str, Any]:
     """Stage 2: per objective and family of ``stage1`` (its ``chosen`` records), every row of
     :func:`trick_grid` ranked by the criterion on the same problems as stage 1. The choice
     (``chosen``) stays the stage-1 record unless a trick's candidate beats its criterion
     (ties keep stage 1); ``tricks`` has per row the best rule's candidate with ``base`` and
-    ``trick``. Reads the splits' ``X_train`` only."""
+    ``trick``. With stage 1's ranked ``candidates`` (:func:`select`), a base's row without a
+    trick is its best candidate there, not trained again. Reads the splits' ``X_train`` only."""
     tuning = problems(splits, seed)
     chosen: dict[str, dict[str, Any]] = {}
     rows: dict[str, dict[str, Any]] = {}
@@ -222,9 +224,14 @@ def select_tricks(
         for family, record in by_family.items():
             detector = f"{family}-{objective}-mlp"
             base = {k: v for k, v in record.items() if k not in ("score_layers", "criterion")}
+            ranked = (candidates or {}).get(objective, {}).get(family, [])
             best = dict(record)
             found = []
             for base_name, trick, config in trick_grid(detector, base, default):
+                known = [c for c in ranked if all(c.get(k) == v for k, v in config.items())]
+                if trick == "none" and known:
+                    found.append({"base": base_name, "trick": trick, **known[0]})
+                    continue
                 top = rank(detector, [config], tuning, seed, done)[0]
                 found.append({"base": base_name, "trick": trick, **top.record()})
                 found[-1]["per_set"] = top.per_set

@@ -109,7 +109,8 @@ def stage_two(splits: list, chosen_splits: list, default: dict, done, start: flo
         raise SystemExit("ff/tuned.json was chosen on other tuning splits: rerun stage 1 first")
     # the stage-1 winners (first candidates), whatever a previous stage 2 chose
     stage1 = {o: {f: stage1_of(record, o, f) for f in by} for o, by in record["candidates"].items()}
-    result = selection.select_tricks(splits, stage1, default, seed=0, done=done)
+    candidates = record["candidates"]  # a base's row without a trick: its stage-1 value
+    result = selection.select_tricks(splits, stage1, default, 0, done, candidates)
     record["chosen"], record["tricks"] = result["chosen"], result["tricks"]
     record["command"] = TRICKS_COMMAND
     stage1_text = record["procedure"].split(STAGE_TWO)[0].rstrip()

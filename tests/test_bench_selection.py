@@ -143,9 +143,12 @@ def test_stage_two_reads_no_label_and_keeps_stage_one_unless_a_trick_beats_it(mo
     monkeypatch.setattr(selection, "WIDTH_TRICKS", ("wide",))
     splits = _splits()
     default = {"optimizer": "sgd", "lr": 1e-2, "widths": [8, 4], "max_steps": 4}
-    stage1 = selection.select(splits, [default], ("goodness",), ("ff",))["chosen"]
+    first = selection.select(splits, [default], ("goodness",), ("ff",))
+    stage1 = first["chosen"]
     record = stage1["goodness"]["ff"]
     result = selection.select_tricks(splits, stage1, default)
+    # the rows without a trick taken from stage 1's candidates are the ones trained again
+    assert selection.select_tricks(splits, stage1, default, 0, None, first["candidates"]) == result
     rows = result["tricks"]["goodness"]["ff"]
     assert [(r["base"], r["trick"]) for r in rows] == [
         ("default", "none"), ("default", "tanh"), ("default", "no-bias"),
