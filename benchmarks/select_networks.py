@@ -14,7 +14,9 @@ Stage 2, ``--tricks`` (issue 22's one-class tricks, ``bench.selection.TRICKS``):
 stage-1 choice from ``ff/tuned.json``, tries each trick on top of it and of the default
 configuration on the same problems, and rewrites the file: the choice changes only where a
 trick beats the stage-1 criterion. Run after stage 1: ``python benchmarks/select_networks.py
---tricks``.
+--tricks`` (27.5 min on one core here). Its time box (40 minutes on one core): each trick
+alone, no combination of tricks; the width tricks on the stage-1 choice only; a base's row
+without a trick is its stage-1 value (not trained again); the same 20 tuning splits.
 """
 
 from __future__ import annotations
