@@ -161,3 +161,82 @@ def select(
                 {**c.record(), "per_set": c.per_set} for c in ranked
             ]
     return {"chosen": chosen, "candidates": candidates}
+
+
+# ---- stage 2: the one-class tricks (issue 22), each on top of a base configuration ----------
+# Each trick changes a few hyperparameters of a base (ff.tricks); "wide" / "deep" keep the
+# chosen configuration's optimizer and step budget. A trick equal to the detector's default
+# (no-bias on the bias-free SVDD layers) is not tried. Time box: every trick on top of the
+# stage-1 choice, and the cheap ones (not the widths) on top of the default configuration.
+TRICKS: dict[str, dict[str, Any]] = {
+    "tanh": {"activation": "tanh"},
+    "no-bias": {"bias": False},
+    "pretrain": {"pretrain": "autoencoder"},
+    "ensemble-3": {"ensemble": 3},
+    "wide": {"widths": [2048, 1024]},  # [2048] alone would be a linear map (no activation)
+    "deep": {"widths": [1024, 1024, 1024]},
+}
+WIDTH_TRICKS = ("wide", "deep")  # on the chosen configuration only
+STAGE_TWO = (
+    "every trick alone on top of the stage-1 choice and (all but the width tricks) of the "
+    "default configuration, on the same problems, under every declarable rule; the choice "
+    "stays stage 1's unless a trick's best candidate has a higher criterion (then the best "
+    "such candidate)."
+)
+
+
+def trick_grid(
+    detector: str, chosen: Mapping[str, Any], default: Mapping[str, Any]
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(base, trick, configuration) rows: each base as it is (trick ``none``), then with each
+    trick of :data:`TRICKS` that changes it; bases ``default`` and ``chosen`` (stage 1)."""
+    defaults = DETECTORS.get(detector).defaults
+    out = []
+    for base_name, base in (("default", default), ("chosen", chosen)):
+        out.append((base_name, "none", dict(base)))
+        for trick, change in TRICKS.items():
+            if base_name == "default" and trick in WIDTH_TRICKS:
+                continue
+            if all({**defaults, **base}.get(k) == v for k, v in change.items()):
+                continue
+            out.append((base_name, trick, {**base, **change}))
+    return out
+
+
+def select_tricks(
+    splits: Iterable[Split],
+    stage1: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    default: Mapping[str, Any],
+    seed: int = 0,
+    done: Callable[[str], None] | None = None,
+    candidates: Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]] | None = None,
+) -> dict[str, Any]:
+    """Stage 2: per objective and family of ``stage1`` (its ``chosen`` records), every row of
+    :func:`trick_grid` ranked by the criterion on the same problems as stage 1. The choice
+    (``chosen``) stays the stage-1 record unless a trick's candidate beats its criterion
+    (ties keep stage 1); ``tricks`` has per row the best rule's candidate with ``base`` and
+    ``trick``. With stage 1's ranked ``candidates`` (:func:`select`), a base's row without a
+    trick is its best candidate there, not trained again. Reads the splits' ``X_train`` only."""
+    tuning = problems(splits, seed)
+    chosen: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for objective, by_family in stage1.items():
+        for family, record in by_family.items():
+            detector = f"{family}-{objective}-mlp"
+            base = {k: v for k, v in record.items() if k not in ("score_layers", "criterion")}
+            ranked = (candidates or {}).get(objective, {}).get(family, [])
+            best = dict(record)
+            found = []
+            for base_name, trick, config in trick_grid(detector, base, default):
+                known = [c for c in ranked if all(c.get(k) == v for k, v in config.items())]
+                if trick == "none" and known:
+                    found.append({"base": base_name, "trick": trick, **known[0]})
+                    continue
+                top = rank(detector, [config], tuning, seed, done)[0]
+                found.append({"base": base_name, "trick": trick, **top.record()})
+                found[-1]["per_set"] = top.per_set
+                if trick != "none" and round(top.value, 6) > best["criterion"]:
+                    best = top.record()
+            chosen.setdefault(objective, {})[family] = best
+            rows.setdefault(objective, {})[family] = found
+    return {"chosen": chosen, "tricks": rows}

@@ -9,10 +9,19 @@ rule) with the highest mean held-out cluster AUROC is the preset (``bench.select
 tuning sets (``tune-*``) are in no reported suite, and the selection reads their training
 normals only. Writes ``ff/tuned.json`` (the registry reads it) and prints the choice.
 Run (about 12 minutes on one core): ``python benchmarks/select_networks.py``.
+
+Stage 2, ``--tricks`` (issue 22's one-class tricks, ``bench.selection.TRICKS``): reads the
+stage-1 choice from ``ff/tuned.json``, tries each trick on top of it and of the default
+configuration on the same problems, and rewrites the file: the choice changes only where a
+trick beats the stage-1 criterion. Run after stage 1: ``python benchmarks/select_networks.py
+--tricks`` (27.5 min on one core here). Its time box (40 minutes on one core): each trick
+alone, no combination of tricks; the width tricks on the stage-1 choice only; a base's row
+without a trick is its stage-1 value (not trained again); the same 20 tuning splits.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -30,7 +39,9 @@ from ff.presets import TUNED_FILE  # noqa: E402
 
 SPLITS_PER_SET = 4  # seeds 0-3, the held-out classes in turn: the time box
 COMMAND = "python benchmarks/select_networks.py"
+TRICKS_COMMAND = f"{COMMAND} && {COMMAND} --tricks"
 SHOWN = 5
+STAGE_TWO = "Stage 2 (--tricks): "
 
 
 def tuning_splits() -> list[tuple[str, int, str]]:
@@ -43,6 +54,9 @@ def tuning_splits() -> list[tuple[str, int, str]]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tricks", action="store_true", help="stage 2 (module docstring)")
+    tricks = parser.parse_args().tricks
     torch.set_num_threads(1)
     start = time.perf_counter()
     chosen_splits = tuning_splits()
@@ -51,6 +65,9 @@ def main() -> None:
 
     def done(what: str) -> None:
         print(f"  {time.perf_counter() - start:6.0f} s  {what}", file=sys.stderr, flush=True)
+
+    if tricks:
+        return stage_two(splits, chosen_splits, configs[0], done, start)
 
     result = selection.select(splits, configs, seed=0, done=done)
     record = {
@@ -85,6 +102,48 @@ def main() -> None:
 
 def _label(c: dict) -> str:
     return f"{c['optimizer']} lr {c['lr']:g}, widths {c['widths']}, rule {c['score_layers']}"
+
+
+def stage_two(splits: list, chosen_splits: list, default: dict, done, start: float) -> None:
+    """The tricks on top of the recorded stage-1 choice and of ``default`` (``--tricks``)."""
+    record = json.loads(TUNED_FILE.read_text())
+    if record["tuning_splits"] != [list(s) for s in chosen_splits]:
+        raise SystemExit("ff/tuned.json was chosen on other tuning splits: rerun stage 1 first")
+    # the stage-1 winners (first candidates), whatever a previous stage 2 chose
+    stage1 = {o: {f: stage1_of(record, o, f) for f in by} for o, by in record["candidates"].items()}
+    candidates = record["candidates"]  # a base's row without a trick: its stage-1 value
+    result = selection.select_tricks(splits, stage1, default, 0, done, candidates)
+    record["chosen"], record["tricks"] = result["chosen"], result["tricks"]
+    record["command"] = TRICKS_COMMAND
+    stage1_text = record["procedure"].split(STAGE_TWO)[0].rstrip()
+    record["procedure"] = f"{stage1_text} {STAGE_TWO}{selection.STAGE_TWO}"
+    record["search_space"]["tricks (stage 2)"] = {
+        "tricks": selection.TRICKS,
+        "on": "the stage-1 choice (every trick) and the default configuration (all but "
+        f"{', '.join(selection.WIDTH_TRICKS)}); every declarable rule; kept where a trick's "
+        "best candidate beats the stage-1 criterion",
+    }
+    TUNED_FILE.write_text(json.dumps(record, indent=1) + "\n")
+    for objective, by_family in result["tricks"].items():
+        for family, rows in by_family.items():
+            base = {r["base"]: r["criterion"] for r in rows if r["trick"] == "none"}
+            print(
+                f"{family}-{objective}-mlp (stage 1: {stage1[objective][family]['criterion']:.4f})"
+            )
+            for r in rows:
+                delta = r["criterion"] - base[r["base"]]
+                print(
+                    f"  {r['base']:8s} {r['trick']:11s} rule {r['score_layers']:8s} "
+                    f"criterion {r['criterion']:.4f} ({delta:+.4f})"
+                )
+            print(f"  chosen: {result['chosen'][objective][family]}")
+    print(f"stage 2: {(time.perf_counter() - start) / 60:.1f} min; written: {TUNED_FILE.name}")
+
+
+def stage1_of(record: dict, objective: str, family: str) -> dict:
+    """The stage-1 winner of ``record`` (its first candidate), without its per-set values."""
+    best = record["candidates"][objective][family][0]
+    return {k: v for k, v in best.items() if k != "per_set"}
 
 
 if __name__ == "__main__":

@@ -265,6 +265,15 @@ class BatchDetector(NetworkDetector):
             scores = layer_scores(self._net, self._targets, x, self._eval_batch)
         return rules(scores, self._scale, self._calibration)
 
+    def train_rules(self) -> dict[str, np.ndarray]:
+        """Every rule's scores of the training normals, from the per-layer scores ``fit``
+        kept (no forward pass)."""
+        if self._scale is None or self._train_scores is None:
+            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit first")
+        if self._calibration is None:
+            self._calibration = Calibration.of(self._train_scores)
+        return rules(self._train_scores, self._scale, self._calibration)
+
     @property
     def _eval_batch(self) -> int:
         return max(self.hparams["batch_size"], 1024 if self.arch == "mlp" else 256)

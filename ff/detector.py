@@ -26,6 +26,7 @@ from ff.training import (
     make_optimizer,
     run_loop,
 )
+from ff.tricks import combine, member_seeds, pretrain
 
 # a goodness layer whose last-epoch mean goodness (sum of squared outputs, for inputs of unit
 # length) falls below this has collapsed to the zero map, the trivial minimiser on normals only
@@ -53,8 +54,12 @@ class OneClassDetector(BatchDetector):
     not trained with one (the last-layer twin's hidden layers; every layer of the untrained
     control) are fitted after training on the training normals (``ff.training``).
     ``score_layers`` picks the rule ``score_samples`` returns. Fit phases: ``train`` (the
-    optimizer steps) and ``calibrate`` (:class:`ff.base.BatchDetector`).
+    optimizer steps, after any autoencoder ``pretrain`` steps) and ``calibrate``
+    (:class:`ff.base.BatchDetector`). ``ensemble`` > 1 fits that many networks of different
+    seeds and averages their standardised scores (:mod:`ff.tricks`).
     """
+
+    n_generators = 3  # (init, shuffle, pretraining)
 
     def __init__(
         self,
@@ -75,6 +80,38 @@ class OneClassDetector(BatchDetector):
         self.objective, self.arch, self.mode = objective, arch, mode
         super().__init__(seed, device, hp)
         self.collapsed: list[str] = []  # goodness layers below COLLAPSE_GOODNESS
+        self.members: list[OneClassDetector] = []  # the ensemble's other networks
+
+    # ---- the seed ensemble --------------------------------------------------------------------
+    def fit(self, X: np.ndarray) -> OneClassDetector:
+        """Train (:meth:`ff.base.BatchDetector.fit`); with ``ensemble`` = k, k - 1 more networks
+        of derived seeds too (their steps and phase seconds added to this one's)."""
+        super().fit(X)
+        hp = {**self.hparams, "ensemble": 1}
+        self.members = [
+            OneClassDetector(self.objective, self.arch, self.mode, s, str(self.device), **hp)
+            for s in member_seeds(self.seed, self.hparams["ensemble"])[1:]
+        ]
+        for member in self.members:
+            member.fit(X)
+            self.n_steps += member.n_steps
+            for phase, seconds in member.phase_seconds.items():
+                self.phase_seconds[phase] += seconds
+        return self
+
+    def score_rules(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Every rule's scores (:meth:`ff.base.BatchDetector.score_rules`); for an ensemble,
+        per rule the mean of its networks' scores standardised on their training normals."""
+        own = super().score_rules(X)
+        if not self.members:
+            return own
+        others = [(m.score_rules(X), m.train_rules()) for m in self.members]
+        return combine([(own, self.train_rules()), *others])
+
+    @property
+    def n_params(self) -> int:
+        """Trainable parameters of the network, of every network for an ensemble."""
+        return super().n_params + sum(m.n_params for m in self.members)
 
     # ---- training ---------------------------------------------------------------------------
     def _objective(self) -> Objective:
@@ -98,7 +135,10 @@ class OneClassDetector(BatchDetector):
         trained["bpl"] = [n_layers - 1]
         targets: Targets = {k: self._objective() for k in trained.get(self.mode, [])}
         if targets:
-            self.n_steps = self._steps(net, targets, x, gens[0])
+            steps = 0
+            if self.hparams["pretrain"] != "none":
+                steps = self._pretrain(net, x, gens[1])
+            self.n_steps = steps + self._steps(net, targets, x, gens[0])
         self._diagnose(targets)
         return net, targets
 
@@ -132,6 +172,15 @@ class OneClassDetector(BatchDetector):
             step = bp_step(net, targets, opt, segment, hp.get("micro_batches", 1))
         return run_loop(step, targets, x, cfg, gen, self.history)
 
+    def _pretrain(self, net: LayerStack, x: Tensor, gen: torch.Generator) -> int:
+        """Autoencoder steps (:func:`ff.tricks.pretrain`): FF layer-wise, the twins end to
+        end; as many as training takes, with its optimizer and lr."""
+        hp = self.hparams
+        cfg = LoopConfig(hp["epochs"], hp["max_steps"], hp["batch_size"], 1, 1)
+        opt = (hp["optimizer"], hp["lr"], hp["weight_decay"])
+        layerwise = self.mode == "ff"
+        return pretrain(net, x, layerwise, cfg, opt, gen, self.history, hp["leaky_slope"])
+
     def _diagnose(self, trained: Targets) -> None:
         """Centre-eps shares of trained SVDD layers; goodness layers that collapsed."""
         self.centre_eps_share = {
@@ -151,7 +200,13 @@ class OneClassDetector(BatchDetector):
         hp = self.hparams
         if self.arch == "mlp":
             net = build_mlp(
-                shape[0], hp["widths"], hp["bias"], hp["leaky_slope"], gen, hp["normalise"]
+                shape[0],
+                hp["widths"],
+                hp["bias"],
+                hp["leaky_slope"],
+                gen,
+                hp["normalise"],
+                hp["activation"],
             )
             return net.to(self.device)
         channels, rep_dim = _CNN_GREY if shape[0] == 1 else _CNN_COLOUR
@@ -168,4 +223,5 @@ class OneClassDetector(BatchDetector):
             hp["leaky_slope"],
             gen,
             hp["normalise"],
+            hp["activation"],
         ).to(self.device)

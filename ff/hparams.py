@@ -45,6 +45,7 @@ TRAINING_KEYS = (
     "radius_warmup_epochs",
     "centre_eps",
     "variance_floor",
+    "pretrain",
 )
 # the rules a batch network may declare as its headline (ff.base.rules; layer<k> is logged too)
 DECLARABLE_RULES = ("last", "sum", "zsum", "rank", "rankmax")
@@ -52,6 +53,8 @@ CHOICES: dict[str, tuple[Any, ...]] = {
     "optimizer": ("adam", "sgd"),
     "score_layers": DECLARABLE_RULES,
     "update": ("sequential", "fused"),
+    "activation": ("leaky_relu", "tanh"),
+    "pretrain": ("none", "autoencoder"),
 }
 
 
@@ -87,7 +90,8 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
     network. For the CNN, ``channels`` and ``rep_dim`` default to None, resolved at fit time
     from the input (one channel: [8, 4] and 32; more: [32, 64, 128] and 128). Goodness
     objectives have ``variance_floor``, their collapse guard, off (0; see
-    :class:`ff.objectives.Goodness`).
+    :class:`ff.objectives.Goodness`). ``activation``, ``pretrain`` and ``ensemble`` (bounded
+    activations, autoencoder pretraining, seed ensembles: :mod:`ff.tricks`) are off.
     """
     check_choice("objective", objective, OBJECTIVES)
     check_choice("arch", arch, ARCHS)
@@ -111,6 +115,10 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
         "centre_eps": 0.1,
         "leaky_slope": 0.01,
         "score_layers": DECLARED_RULE[mode],
+        # issue 22's one-class tricks, all off (ff.tricks)
+        "activation": "leaky_relu",
+        "pretrain": "none",
+        "ensemble": 1,
     }
     if mode == "ff":
         hp["update"] = "sequential"
@@ -136,13 +144,15 @@ def validate(hp: dict[str, Any]) -> None:
     for key, valid in CHOICES.items():
         if key in hp:
             check_choice(key, hp[key], valid)
-    for key in ("epochs", "batch_size", "radius_update_every", "micro_batches"):
+    for key in ("epochs", "batch_size", "radius_update_every", "micro_batches", "ensemble"):
         if key in hp and not positive_int(hp[key]):
             raise ValueError(f"{key} must be a positive int, got {hp[key]!r}")
     if hp.get("checkpoint_layers") is not None and not positive_int(hp["checkpoint_layers"]):
         raise ValueError(
             f"checkpoint_layers must be None or a positive int, got {hp['checkpoint_layers']!r}"
         )
+    if hp.get("pretrain", "none") != "none" and "widths" not in hp:
+        raise ValueError(f"pretrain {hp['pretrain']!r} is defined for the mlp only")
     cap = hp.get("max_steps")
     if cap is not None and not positive_int(cap):
         raise ValueError(f"max_steps must be None or a positive int, got {hp['max_steps']!r}")

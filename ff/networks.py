@@ -78,6 +78,16 @@ def _materialise(
     return stack
 
 
+def activation_module(name: str, slope: float) -> nn.Module:
+    """The hidden layers' activation: ``leaky_relu`` (unbounded, the default) or ``tanh``
+    (bounded in (-1, 1))."""
+    if name == "leaky_relu":
+        return nn.LeakyReLU(slope)
+    if name == "tanh":
+        return nn.Tanh()
+    raise ValueError(f"unknown activation {name!r}; choose from ['leaky_relu', 'tanh']")
+
+
 def build_mlp(
     in_dim: int,
     widths: list[int],
@@ -85,15 +95,17 @@ def build_mlp(
     slope: float,
     generator: torch.Generator,
     normalise: bool = True,
+    activation: str = "leaky_relu",
 ) -> LayerStack:
-    """Linear layers of ``widths`` with LeakyReLU after every layer but the last."""
+    """Linear layers of ``widths`` with the ``activation`` after every layer but the last."""
     layers: list[nn.Module] = []
     dims = [in_dim, *widths]
     with torch.device("meta"):
         for k, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
             linear = nn.Linear(d_in, d_out, bias=bias)
             last = k == len(widths) - 1
-            layers.append(linear if last else nn.Sequential(linear, nn.LeakyReLU(slope)))
+            act = activation_module(activation, slope)
+            layers.append(linear if last else nn.Sequential(linear, act))
     return _materialise(layers, generator, normalise)
 
 
@@ -105,8 +117,10 @@ def build_cnn(
     slope: float,
     generator: torch.Generator,
     normalise: bool = True,
+    activation: str = "leaky_relu",
 ) -> LayerStack:
-    """Deep-SVDD LeNet blocks (conv 5x5 - BN - LeakyReLU - maxpool 2), then a linear layer.
+    """Deep-SVDD LeNet blocks (conv 5x5 - BN - ``activation`` (LeakyReLU) - maxpool 2), then a
+    linear layer.
 
     Each conv block is one layer; the final linear map to ``rep_dim`` is the last layer.
     """
@@ -123,7 +137,7 @@ def build_cnn(
                 nn.Sequential(
                     nn.Conv2d(c, c_out, 5, padding=2, bias=False),
                     nn.BatchNorm2d(c_out, eps=1e-4, affine=False),
-                    nn.LeakyReLU(slope),
+                    activation_module(activation, slope),
                     nn.MaxPool2d(2),
                 )
             )

@@ -109,3 +109,67 @@ def test_a_tuned_run_logs_the_selection_behind_it(tmp_path):
         assert run.data.tags[schema.TAG_SELECTION] == DETECTORS.get(name).selection
         widths = json.loads(run.data.tags[schema.TAG_SELECTION])["chosen"]["widths"]
         assert run.data.params["hp.widths"] == str(widths)
+
+
+# ---- stage 2: the one-class tricks on top of a base configuration ---------------------------
+TINY_TRICKS = {"tanh": {"activation": "tanh"}, "no-bias": {"bias": False}, "wide": {"widths": [16]}}
+
+
+def test_the_trick_grid_skips_what_a_base_already_is_and_widths_on_the_default():
+    base = {"optimizer": "sgd", "lr": 1e-2, "widths": [1024, 1024], "max_steps": 240}
+    default = selection.grid()[0]
+    rows = selection.trick_grid("ff-hb-svdd-mlp", base, default)
+    names = [(b, t) for b, t, _ in rows]
+    cheap = ["none", "tanh", "pretrain", "ensemble-3"]  # no-bias: the svdd default already
+    assert names == [("default", t) for t in cheap] + [
+        ("chosen", t) for t in [*cheap, "wide", "deep"]
+    ]
+    assert all(c == {**base, **selection.TRICKS.get(t, {})} for b, t, c in rows if b == "chosen")
+    goodness = [t for b, t, _ in selection.trick_grid("bp-goodness-mlp", base, default)]
+    assert goodness.count("no-bias") == 2
+    # a base that already uses a trick is not tried with it again
+    tanh = [
+        t
+        for b, t, _ in selection.trick_grid(
+            "ff-hb-svdd-mlp", {**base, "activation": "tanh"}, default
+        )
+        if b == "chosen"
+    ]
+    assert "tanh" not in tanh
+
+
+def test_stage_two_reads_no_label_and_keeps_stage_one_unless_a_trick_beats_it(monkeypatch):
+    monkeypatch.setattr(selection, "TRICKS", TINY_TRICKS)
+    monkeypatch.setattr(selection, "WIDTH_TRICKS", ("wide",))
+    splits = _splits()
+    default = {"optimizer": "sgd", "lr": 1e-2, "widths": [8, 4], "max_steps": 4}
+    first = selection.select(splits, [default], ("goodness",), ("ff",))
+    stage1 = first["chosen"]
+    record = stage1["goodness"]["ff"]
+    result = selection.select_tricks(splits, stage1, default)
+    # the rows without a trick taken from stage 1's candidates are the ones trained again
+    assert selection.select_tricks(splits, stage1, default, 0, None, first["candidates"]) == result
+    rows = result["tricks"]["goodness"]["ff"]
+    assert [(r["base"], r["trick"]) for r in rows] == [
+        ("default", "none"), ("default", "tanh"), ("default", "no-bias"),
+        ("chosen", "none"), ("chosen", "tanh"), ("chosen", "no-bias"), ("chosen", "wide"),
+    ]  # fmt: skip
+    assert rows[3]["criterion"] == record["criterion"]  # the stage-1 choice, recomputed
+    best = max((r for r in rows if r["trick"] != "none"), key=lambda r: r["criterion"])
+    expect = record if best["criterion"] <= record["criterion"] else best
+    got = result["chosen"]["goodness"]["ff"]
+    assert got == {k: v for k, v in expect.items() if k not in ("base", "trick", "per_set")}
+    # no label read: the same rows and choice with the test labels shuffled or removed
+    rng = np.random.default_rng(0)
+    shuffled = [dataclasses.replace(s, y_test=rng.permutation(s.y_test)) for s in splits]
+    removed = [
+        dataclasses.replace(s, X_test=s.X_test[:0], y_test=s.y_test[:0], test_idx=s.test_idx[:0])
+        for s in splits
+    ]
+    assert selection.select_tricks(shuffled, stage1, default) == result
+    assert selection.select_tricks(removed, stage1, default) == result
+    # a stage-1 criterion no trick can beat is kept, one every trick beats is not
+    for value, kept in ((1.5, True), (-1.0, False)):
+        high = {"goodness": {"ff": {**record, "criterion": value}}}
+        got = selection.select_tricks(splits, high, default)["chosen"]["goodness"]["ff"]
+        assert (got == high["goodness"]["ff"]) == kept
