@@ -25,6 +25,14 @@ class Lazy:
         return factory(*self.args, **kwargs)
 
 
+_ABSENT = object()
+
+
+def _is(value: Any, neutral: Any) -> bool:
+    """``value`` equals ``neutral`` and has its type (``True`` is not ``1``)."""
+    return type(value) is type(neutral) and value == neutral
+
+
 @dataclass(frozen=True)
 class DetectorSpec:
     """A registered detector: how to build it and what it is.
@@ -34,7 +42,10 @@ class DetectorSpec:
     stream datasets, run by ``bench.prequential``). ``version`` is part of every trial hash:
     bump it when a change to the detector's code should invalidate earlier results.
     ``check`` refuses (``ValueError``) resolved hyperparameters the detector would refuse,
-    without building it; without one, :meth:`validate` builds the detector.
+    without building it; without one, :meth:`validate` builds the detector. ``neutral``:
+    options added after results were recorded, each with the value at which the detector
+    computes what it did before the option existed; at that value an option is left out of
+    the resolved hyperparameters, so of trial hashes (earlier runs stay valid).
     """
 
     name: str
@@ -48,6 +59,7 @@ class DetectorSpec:
     version: int = 1
     description: str = ""
     check: Callable[[dict[str, Any]], None] | None = None
+    neutral: Mapping[str, Any] = field(default_factory=dict)
     selection: str = ""  # a tuned preset: the selection behind it (JSON, tag bench.selection)
 
     def accepts(self, kind: str | bool) -> str | None:
@@ -65,13 +77,15 @@ class DetectorSpec:
         return None
 
     def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        """Defaults updated by the overrides this detector knows; unknown keys are an error."""
+        """Defaults updated by the overrides this detector knows, less the ``neutral`` options
+        at their neutral value; unknown keys are an error."""
         unknown = sorted(set(overrides) - set(self.defaults))
         if unknown:
             raise ValueError(
                 f"{self.name} has no hyperparameter(s) {unknown}; known: {sorted(self.defaults)}"
             )
-        return {**self.defaults, **overrides}
+        hp = {**self.defaults, **overrides}
+        return {k: v for k, v in hp.items() if not _is(v, self.neutral.get(k, _ABSENT))}
 
     def build(self, seed: int, device: str, hparams: Mapping[str, Any]) -> Detector:
         return self.factory(seed=seed, device=device, **hparams)

@@ -70,6 +70,7 @@ for _objective in ffhp.OBJECTIVES:
                         description=f"{_objective} on a {_arch}; {ffhp.MODE_TEXT[_mode]}"
                         + _VARIANT_TEXT.get(_suffix, ""),
                         check=ffhp.validate,
+                        neutral=ffhp.TRICKS_OFF,
                     )
                 )
 
@@ -97,6 +98,7 @@ for _objective in ffpresets.tuned_objectives():
                 description=f"{_objective} on an mlp, {_what}: {_shown}; "
                 + ffhp.MODE_TEXT[_mode],
                 check=ffhp.validate,
+                neutral=ffhp.TRICKS_OFF,
                 selection=ffpresets.selection_record(_objective, _mode),
             )
         )

@@ -10,13 +10,15 @@ tuning sets (``tune-*``) are in no reported suite, and the selection reads their
 normals only. Writes ``ff/tuned.json`` (the registry reads it) and prints the choice.
 Run (about 12 minutes on one core): ``python benchmarks/select_networks.py``.
 
-Stage 2, ``--tricks`` (issue 22's one-class tricks, ``bench.selection.TRICKS``): reads the
+Stage 2, ``--tricks`` (issue 22's one-class tricks, ``bench.trick_selection``): reads the
 stage-1 choice from ``ff/tuned.json``, tries each trick on top of it and of the default
-configuration on the same problems, and rewrites the file: the choice changes only where a
-trick beats the stage-1 criterion. Run after stage 1: ``python benchmarks/select_networks.py
---tricks`` (27.5 min on one core here). Its time box (40 minutes on one core): each trick
-alone, no combination of tricks; the width tricks on the stage-1 choice only; a base's row
-without a trick is its stage-1 value (not trained again); the same 20 tuning splits.
+configuration on the same problems, measures the margin (the stage-1 choices retrained with
+two other network seeds) and rewrites the file: a trick is kept only when its gain, averaged
+over FF and its twin, exceeds the margin, and then for both. Run after stage 1:
+``python benchmarks/select_networks.py --tricks`` (about 35 min on one core here). Its time
+box (40 minutes on one core): each trick alone, no combination of tricks; the width tricks on
+the stage-1 choice only; a base's row without a trick is its stage-1 value (not trained
+again); the same 20 tuning splits.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import torch  # noqa: E402
 
-from bench import selection  # noqa: E402
+from bench import selection, trick_selection  # noqa: E402
 from datasets import DATASETS, TUNING_SETS, load_split  # noqa: E402
 from ff.hparams import DECLARABLE_RULES  # noqa: E402
 from ff.presets import TUNED_FILE  # noqa: E402
@@ -112,23 +114,27 @@ def stage_two(splits: list, chosen_splits: list, default: dict, done, start: flo
     # the stage-1 winners (first candidates), whatever a previous stage 2 chose
     stage1 = {o: {f: stage1_of(record, o, f) for f in by} for o, by in record["candidates"].items()}
     candidates = record["candidates"]  # a base's row without a trick: its stage-1 value
-    result = selection.select_tricks(splits, stage1, default, 0, done, candidates)
-    record["chosen"], record["tricks"] = result["chosen"], result["tricks"]
+    result = trick_selection.select_tricks(splits, stage1, default, 0, done, candidates)
+    for key in ("chosen", "tricks", "gains", "margin"):
+        record[key] = result[key]
     record["command"] = TRICKS_COMMAND
     stage1_text = record["procedure"].split(STAGE_TWO)[0].rstrip()
-    record["procedure"] = f"{stage1_text} {STAGE_TWO}{selection.STAGE_TWO}"
+    record["procedure"] = f"{stage1_text} {STAGE_TWO}{trick_selection.PROCEDURE}"
     record["search_space"]["tricks (stage 2)"] = {
-        "tricks": selection.TRICKS,
+        "tricks": trick_selection.TRICKS,
         "on": "the stage-1 choice (every trick) and the default configuration (all but "
-        f"{', '.join(selection.WIDTH_TRICKS)}); every declarable rule; kept where a trick's "
-        "best candidate beats the stage-1 criterion",
+        f"{', '.join(trick_selection.WIDTH_TRICKS)}); every declarable rule",
     }
     TUNED_FILE.write_text(json.dumps(record, indent=1) + "\n")
+    margin = result["margin"]
+    print(f"margin {margin['value']:.4f}: the largest change under reseeds {margin['reseeds']}")
     for objective, by_family in result["tricks"].items():
         for family, rows in by_family.items():
             base = {r["base"]: r["criterion"] for r in rows if r["trick"] == "none"}
+            moved = margin["changes"][objective][family]
             print(
-                f"{family}-{objective}-mlp (stage 1: {stage1[objective][family]['criterion']:.4f})"
+                f"{family}-{objective}-mlp (stage 1: {stage1[objective][family]['criterion']:.4f};"
+                f" reseeded: {', '.join(f'{c:+.4f}' for c in moved)})"
             )
             for r in rows:
                 delta = r["criterion"] - base[r["base"]]
@@ -136,7 +142,10 @@ def stage_two(splits: list, chosen_splits: list, default: dict, done, start: flo
                     f"  {r['base']:8s} {r['trick']:11s} rule {r['score_layers']:8s} "
                     f"criterion {r['criterion']:.4f} ({delta:+.4f})"
                 )
-            print(f"  chosen: {result['chosen'][objective][family]}")
+        gains = ", ".join(f"{t} {g:+.4f}" for t, g in sorted(result["gains"][objective].items()))
+        print(f"{objective}: gain over stage 1, mean of the families: {gains}")
+        for family, chosen in result["chosen"][objective].items():
+            print(f"  chosen {family}: {chosen}")
     print(f"stage 2: {(time.perf_counter() - start) / 60:.1f} min; written: {TUNED_FILE.name}")
 
 

@@ -47,6 +47,9 @@ TRAINING_KEYS = (
     "variance_floor",
     "pretrain",
 )
+# issue 22's one-class tricks (ff.tricks), each at the value that turns it off: added after
+# results were recorded, so a detector at these values computes what it did before they existed
+TRICKS_OFF: dict[str, Any] = {"activation": "leaky_relu", "pretrain": "none", "ensemble": 1}
 # the rules a batch network may declare as its headline (ff.base.rules; layer<k> is logged too)
 DECLARABLE_RULES = ("last", "sum", "zsum", "rank", "rankmax")
 CHOICES: dict[str, tuple[Any, ...]] = {
@@ -115,10 +118,7 @@ def defaults(objective: str, arch: str, mode: str = "ff") -> dict[str, Any]:
         "centre_eps": 0.1,
         "leaky_slope": 0.01,
         "score_layers": DECLARED_RULE[mode],
-        # issue 22's one-class tricks, all off (ff.tricks)
-        "activation": "leaky_relu",
-        "pretrain": "none",
-        "ensemble": 1,
+        **TRICKS_OFF,
     }
     if mode == "ff":
         hp["update"] = "sequential"

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench import selection
+from bench import selection, trick_selection
 from bench.cli import main
 from bench.detectors import DETECTORS
 from core import schema
 from datasets import DATASETS, load_split
-from ff.hparams import DECLARABLE_RULES, TRAINING_KEYS
+from ff.hparams import DECLARABLE_RULES, TRAINING_KEYS, TRICKS_OFF
 from ff.presets import TUNED_MODES, tuned_objectives
 
 TINY_GRID = selection.grid((("sgd", 1e-2), ("adam", 1e-3)), ((8,), (8, 4)), {"max_steps": 4})
@@ -118,58 +118,100 @@ TINY_TRICKS = {"tanh": {"activation": "tanh"}, "no-bias": {"bias": False}, "wide
 def test_the_trick_grid_skips_what_a_base_already_is_and_widths_on_the_default():
     base = {"optimizer": "sgd", "lr": 1e-2, "widths": [1024, 1024], "max_steps": 240}
     default = selection.grid()[0]
-    rows = selection.trick_grid("ff-hb-svdd-mlp", base, default)
+    rows = trick_selection.trick_grid("ff-hb-svdd-mlp", base, default)
     names = [(b, t) for b, t, _ in rows]
     cheap = ["none", "tanh", "pretrain", "ensemble-3"]  # no-bias: the svdd default already
     assert names == [("default", t) for t in cheap] + [
         ("chosen", t) for t in [*cheap, "wide", "deep"]
     ]
-    assert all(c == {**base, **selection.TRICKS.get(t, {})} for b, t, c in rows if b == "chosen")
-    goodness = [t for b, t, _ in selection.trick_grid("bp-goodness-mlp", base, default)]
+    tricks = trick_selection.TRICKS
+    assert all(c == {**base, **tricks.get(t, {})} for b, t, c in rows if b == "chosen")
+    goodness = [t for b, t, _ in trick_selection.trick_grid("bp-goodness-mlp", base, default)]
     assert goodness.count("no-bias") == 2
     # a base that already uses a trick is not tried with it again
-    tanh = [
-        t
-        for b, t, _ in selection.trick_grid(
-            "ff-hb-svdd-mlp", {**base, "activation": "tanh"}, default
-        )
-        if b == "chosen"
-    ]
-    assert "tanh" not in tanh
+    with_tanh = trick_selection.trick_grid(
+        "ff-hb-svdd-mlp", {**base, "activation": "tanh"}, default
+    )
+    assert "tanh" not in [t for b, t, _ in with_tanh if b == "chosen"]
 
 
-def test_stage_two_reads_no_label_and_keeps_stage_one_unless_a_trick_beats_it(monkeypatch):
-    monkeypatch.setattr(selection, "TRICKS", TINY_TRICKS)
-    monkeypatch.setattr(selection, "WIDTH_TRICKS", ("wide",))
+def _row(trick: str, criterion: float, rule: str = "sum", base: str = "chosen") -> dict:
+    change = {"none": {}, "deep": {"widths": [8, 8, 8]}, "tanh": {"activation": "tanh"}}[trick]
+    config = {"optimizer": "sgd", "widths": [8, 8], **change}
+    return {"base": base, "trick": trick, **config, "score_layers": rule, "criterion": criterion}
+
+
+def test_a_trick_is_kept_for_both_families_only_beyond_the_margin():
+    stage1 = {f: {k: v for k, v in _row("none", 0.90).items() if k not in ("base", "trick")}
+              for f in ("ff", "bp")}  # fmt: skip
+    rows = {
+        "ff": [_row("none", 0.90), _row("deep", 0.93, "zsum"), _row("tanh", 0.95),
+               _row("tanh", 0.99, base="default")],
+        "bp": [_row("none", 0.90), _row("deep", 0.92), _row("tanh", 0.86)],
+    }  # fmt: skip
+    # gains averaged over the families: deep +0.025, tanh (+0.05 - 0.04) / 2 = +0.005; the
+    # default configuration's row is never a candidate
+    chosen, gains = trick_selection.joint_choice(stage1, rows, margin=0.01)
+    assert gains == {"deep": 0.025, "tanh": 0.005}
+    assert chosen["ff"]["widths"] == chosen["bp"]["widths"] == [8, 8, 8]  # the same network
+    assert (chosen["ff"]["score_layers"], chosen["bp"]["score_layers"]) == ("zsum", "sum")
+    assert chosen["ff"]["criterion"] == 0.93 and "trick" not in chosen["ff"]
+    # within the margin, or missing for a family: stage 1 stays, for both
+    assert trick_selection.joint_choice(stage1, rows, margin=0.025)[0] == stage1
+    rows["bp"] = rows["bp"][:1] + rows["bp"][2:]
+    kept, gains = trick_selection.joint_choice(stage1, rows, margin=0.0)
+    assert gains == {"tanh": 0.005} and kept["ff"]["activation"] == "tanh"
+
+
+def test_stage_two_reads_no_label_and_its_margin_is_the_reseed_change(monkeypatch):
+    monkeypatch.setattr(trick_selection, "TRICKS", TINY_TRICKS)
+    monkeypatch.setattr(trick_selection, "WIDTH_TRICKS", ("wide",))
     splits = _splits()
     default = {"optimizer": "sgd", "lr": 1e-2, "widths": [8, 4], "max_steps": 4}
-    first = selection.select(splits, [default], ("goodness",), ("ff",))
+    first = selection.select(splits, [default], ("goodness",), ("ff", "bp"))
     stage1 = first["chosen"]
-    record = stage1["goodness"]["ff"]
-    result = selection.select_tricks(splits, stage1, default)
+    result = trick_selection.select_tricks(splits, stage1, default)
     # the rows without a trick taken from stage 1's candidates are the ones trained again
-    assert selection.select_tricks(splits, stage1, default, 0, None, first["candidates"]) == result
+    again = trick_selection.select_tricks(splits, stage1, default, 0, None, first["candidates"])
+    assert again == result
     rows = result["tricks"]["goodness"]["ff"]
     assert [(r["base"], r["trick"]) for r in rows] == [
         ("default", "none"), ("default", "tanh"), ("default", "no-bias"),
         ("chosen", "none"), ("chosen", "tanh"), ("chosen", "no-bias"), ("chosen", "wide"),
     ]  # fmt: skip
-    assert rows[3]["criterion"] == record["criterion"]  # the stage-1 choice, recomputed
-    best = max((r for r in rows if r["trick"] != "none"), key=lambda r: r["criterion"])
-    expect = record if best["criterion"] <= record["criterion"] else best
-    got = result["chosen"]["goodness"]["ff"]
-    assert got == {k: v for k, v in expect.items() if k not in ("base", "trick", "per_set")}
-    # no label read: the same rows and choice with the test labels shuffled or removed
+    assert rows[3]["criterion"] == stage1["goodness"]["ff"]["criterion"]
+    # the margin: the largest move of a stage-1 choice's criterion under another network seed
+    margin = result["margin"]
+    assert margin["reseeds"] == [1, 2]
+    for family in ("ff", "bp"):
+        record = stage1["goodness"][family]
+        for s, change in zip((1, 2), margin["changes"]["goodness"][family], strict=True):
+            tuning = selection.problems(splits, 0)
+            top = selection.rank(f"{family}-goodness-mlp", [default], tuning, s)
+            value = next(c.value for c in top if c.rule == record["score_layers"])
+            assert change == pytest.approx(value - record["criterion"], abs=2e-6)
+    moves = [abs(c) for m in margin["changes"]["goodness"].values() for c in m]
+    assert margin["value"] == max(moves) > 0
+    expect = trick_selection.joint_choice(stage1["goodness"], result["tricks"]["goodness"],
+                                          margin["value"])  # fmt: skip
+    assert (result["chosen"]["goodness"], result["gains"]["goodness"]) == expect
+    # no label read: the same rows, margin and choice with the test labels shuffled or removed
     rng = np.random.default_rng(0)
     shuffled = [dataclasses.replace(s, y_test=rng.permutation(s.y_test)) for s in splits]
     removed = [
         dataclasses.replace(s, X_test=s.X_test[:0], y_test=s.y_test[:0], test_idx=s.test_idx[:0])
         for s in splits
     ]
-    assert selection.select_tricks(shuffled, stage1, default) == result
-    assert selection.select_tricks(removed, stage1, default) == result
-    # a stage-1 criterion no trick can beat is kept, one every trick beats is not
-    for value, kept in ((1.5, True), (-1.0, False)):
-        high = {"goodness": {"ff": {**record, "criterion": value}}}
-        got = selection.select_tricks(splits, high, default)["chosen"]["goodness"]["ff"]
-        assert (got == high["goodness"]["ff"]) == kept
+    assert trick_selection.select_tricks(shuffled, stage1, default) == result
+    assert trick_selection.select_tricks(removed, stage1, default) == result
+
+
+def test_a_trick_at_its_off_value_leaves_the_trial_hash_and_logged_params_as_before():
+    spec = DETECTORS.get("ff-hb-svdd-mlp")
+    off = spec.resolve({})
+    assert not set(TRICKS_OFF) & set(off)  # earlier runs' hashes stay valid
+    assert spec.resolve(dict(TRICKS_OFF)) == off
+    assert spec.resolve({"ensemble": 2})["ensemble"] == 2
+    assert spec.resolve({"activation": "tanh"})["activation"] == "tanh"
+    with pytest.raises(ValueError, match="no hyperparameter"):
+        DETECTORS.get("pyod-knn").resolve({"ensemble": 1})
