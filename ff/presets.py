@@ -20,6 +20,7 @@ TUNED_FILE = Path(__file__).with_name("tuned.json")
 TUNED_MODES = ("ff", "bp", "untrained")
 _CONTROL_OF = "ff"  # the family whose network the untrained control shares
 _RECORD_KEYS = ("procedure", "criterion", "search_space", "budget", "tuning_splits", "command")
+_STAGE_TWO_KEYS = ("margin", "gains")  # present once stage 2 (--tricks) has run
 
 
 @cache
@@ -48,8 +49,10 @@ def tuned_hparams(objective: str, mode: str) -> dict[str, Any]:
 
 def selection_record(objective: str, mode: str) -> str:
     """The selection behind ``mode``'s preset as compact JSON (logged with every run):
-    procedure, criterion, search space, budget, tuning splits, command, chosen values."""
+    procedure, criterion, search space, budget, tuning splits, command, chosen values, and
+    stage 2's margin and per-trick gains when it ran."""
     record = {k: _record()[k] for k in _RECORD_KEYS}
+    record.update({k: _record()[k] for k in _STAGE_TWO_KEYS if k in _record()})
     if mode == "untrained":  # the FF preset's network and rule, not its training
         record["chosen"] = tuned_hparams(objective, mode)
         record["control_of"] = f"{_CONTROL_OF}-{objective}-mlp-tuned"

@@ -25,6 +25,8 @@ RECORD = {
     "budget": {"max_steps": 240},
     "tuning_splits": [["tune-iris-loo", 0, "all-but-0"]],
     "command": "python benchmarks/select_networks.py",
+    "margin": {"value": 0.0042, "reseeds": [1, 2], "changes": {}},
+    "gains": {"goodness": {"tanh": -0.1, "ensemble-3": 0.0031}},
 }
 # detector -> (AUROC over the block's base, widths, tuned)
 GAINS = {
@@ -123,5 +125,7 @@ def test_the_report_prints_the_tables_and_the_selection(tmp_path):
     assert "held-out cluster AUROC" in chosen and "max_steps = 240" in chosen
     assert "optimizer, lr in [['sgd', 0.01], ['adam', 0.001]]" in chosen
     assert "| ff-goodness-mlp-tuned | sum | [1024, 1024] | 0.9000 |" in chosen
+    stage2 = "goodness: ensemble-3 +0.0031, tanh -0.1000; kept only above the margin 0.0042"
+    assert stage2 in chosen and "network seeds [1, 2]" in chosen
     assert "0.123" not in text.replace("0.1234", "")  # the tuning run's AUROC is nowhere
     assert "tune-iris-loo" not in text.split("## Tuned networks")[0]

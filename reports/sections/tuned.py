@@ -13,7 +13,16 @@ from reports.render.formats import number
 from reports.render.table import Table, name_spec
 
 TITLE = "Tuned networks: how they were chosen"
-_SHARED = ("procedure", "criterion", "search_space", "budget", "tuning_splits", "command")
+_SHARED = (
+    "procedure",
+    "criterion",
+    "search_space",
+    "budget",
+    "tuning_splits",
+    "command",
+    "margin",
+    "gains",
+)
 
 
 def write(doc: Document, ctx: Context) -> None:
@@ -58,6 +67,23 @@ def _describe(rec: dict[str, Any]) -> list[str]:
         + "; ".join(f"({s[0]}, {s[1]}, {s[2]})" for s in splits)
         + ")",
         f"- command: `{rec.get('command', '')}`",
+        *_stage_two(rec),
+    ]
+
+
+def _stage_two(rec: dict[str, Any]) -> list[str]:
+    """The tricks' gains over the stage-1 choice and the margin they had to exceed."""
+    if "margin" not in rec:
+        return []
+    margin = rec["margin"]
+    gains = "; ".join(
+        f"{objective}: " + ", ".join(f"{t} {g:+.4f}" for t, g in sorted(by.items()))
+        for objective, by in rec.get("gains", {}).items()
+    )
+    return [
+        f"- stage 2 (tricks): gain of each over the stage-1 choice, mean of FF and its twin: "
+        f"{gains}; kept only above the margin {margin['value']:.4f} (the largest change of a "
+        f"stage-1 choice's criterion under network seeds {margin['reseeds']})"
     ]
 
 
