@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# this checkout's packages, not an installed copy: the run rewrites this checkout's ff/tuned.json
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
