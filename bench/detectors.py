@@ -77,8 +77,7 @@ for _objective in ffhp.OBJECTIVES:
 # --- Tuned networks: the configuration and rule a label-free selection chose on the tuning
 # sets (ff/tuned.json, written by benchmarks/select_networks.py; bench.selection), per family
 # with the same grid and budget; the untrained control is the ff preset's network, zero steps.
-# Version 2: stage 2 (the one-class tricks) changed every preset (ensembles, a deeper network).
-_TUNED_VERSION = 2
+# Stage 2 (the one-class tricks) kept none, so every preset computes what stage 1 chose.
 for _objective in ffpresets.tuned_objectives():
     for _mode in ffpresets.TUNED_MODES:
         _core = f"{_objective}-mlp"
@@ -94,7 +93,6 @@ for _objective in ffpresets.tuned_objectives():
                 objective=_objective,
                 arch="mlp",
                 twin=f"{_TWIN[_mode]}-{_core}-tuned",
-                version=_TUNED_VERSION,
                 description=f"{_objective} on an mlp, {_what}: {_shown}; "
                 + ffhp.MODE_TEXT[_mode],
                 check=ffhp.validate,
