@@ -15,8 +15,8 @@ stage-1 choice from ``ff/tuned.json``, tries each trick on top of it and of the 
 configuration on the same problems, measures the margin (the stage-1 choices retrained with
 two other network seeds) and rewrites the file: a trick is kept only when its gain, averaged
 over FF and its twin, exceeds the margin, and then for both. Run after stage 1:
-``python benchmarks/select_networks.py --tricks`` (about 35 min on one core here). Its time
-box (40 minutes on one core): each trick alone, no combination of tricks; the width tricks on
+``python benchmarks/select_networks.py --tricks`` (47 min on one core here). Its time box
+(an hour on one core): each trick alone, no combination of tricks; the width tricks on
 the stage-1 choice only; a base's row without a trick is its stage-1 value (not trained
 again); the same 20 tuning splits.
 """
