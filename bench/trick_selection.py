@@ -122,7 +122,8 @@ def joint_choice(
     a trick missing for a family is not a candidate."""
     families = list(stage1)
     gains: dict[str, float] = {}
-    for trick in {r["trick"] for r in rows[families[0]]} - {"none"}:
+    tricks = [r["trick"] for r in rows[families[0]] if r["base"] == "chosen"]
+    for trick in (t for t in tricks if t != "none"):  # in row order: the record's order
         per_family = []
         for family in families:
             base = _row(rows[family], "none")
