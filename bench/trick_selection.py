@@ -121,19 +121,15 @@ def joint_choice(
     stage-1 records unless the best trick's mean gain over the families exceeds ``margin``;
     a trick missing for a family is not a candidate."""
     families = list(stage1)
+    bases = {f: _row(rows[f], "none") for f in families}
     gains: dict[str, float] = {}
     tricks = [r["trick"] for r in rows[families[0]] if r["base"] == "chosen"]
     for trick in (t for t in tricks if t != "none"):  # in row order: the record's order
-        per_family = []
-        for family in families:
-            base = _row(rows[family], "none")
-            row = _row(rows[family], trick)
-            if base is None or row is None:
-                break
-            per_family.append(row["criterion"] - base["criterion"])
-        else:
-            gains[trick] = round(float(np.mean(per_family)), 6)
-    best = max(sorted(gains), key=lambda t: gains[t], default=None)
+        pairs = [(_row(rows[f], trick), bases[f]) for f in families]
+        if all(row is not None and base is not None for row, base in pairs):
+            diffs = [row["criterion"] - base["criterion"] for row, base in pairs]  # type: ignore[index]
+            gains[trick] = round(float(np.mean(diffs)), 6)
+    best = max(gains, key=gains.__getitem__, default=None)  # ties: the first in row order
     if best is None or gains[best] <= margin:
         return {f: dict(stage1[f]) for f in families}, gains
     chosen = {}
